@@ -1,0 +1,205 @@
+# nestvisor: one Makefile for the loader, the monitor, the test guests, the
+# guest images and every test tier. `make help` lists the targets.
+
+BUILD   ?= build
+Q       ?= @
+CC      := gcc
+LD      := ld
+NASM    := nasm
+OBJCOPY := objcopy
+
+# ---------------------------------------------------------------------------
+# Debian packages the build and the tests use; `make deps` installs them.
+DEPS_STAMP := $(BUILD)/.deps-ok
+.PHONY: deps
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/install-deps.sh
+	$(Q)tools/install-deps.sh
+	$(Q)mkdir -p $(BUILD) && touch $@
+
+# ---------------------------------------------------------------------------
+# The monitor: a freestanding position-independent ELF loaded by the loader.
+# -mgeneral-regs-only: the monitor never touches x87/SSE/AVX state, which
+# belongs to the guest and is not saved on VM exit.
+MON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
+	-fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-mno-red-zone -mgeneral-regs-only -fpie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fvisibility=hidden -fno-common \
+	-Iinclude -Ivmm -Iarch/x86_64/include -Idrivers -MMD -MP
+MON_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z max-page-size=4096 \
+	-T linker.ld
+
+MON_C := \
+	vmm/main.c vmm/lib.c vmm/log.c vmm/panic.c vmm/pfa.c vmm/stats.c \
+	vmm/hypercall.c \
+	arch/x86_64/cpu.c arch/x86_64/host.c arch/x86_64/vmx.c \
+	arch/x86_64/vmcs_setup.c arch/x86_64/exit.c arch/x86_64/exit_cpuid.c \
+	arch/x86_64/exit_msr.c arch/x86_64/exit_cr.c arch/x86_64/exit_misc.c \
+	arch/x86_64/ept.c arch/x86_64/exit_reason.c arch/x86_64/cpuid_policy.c \
+	arch/x86_64/msr_policy.c \
+	drivers/serial.c
+MON_ASM := arch/x86_64/entry.asm arch/x86_64/idt.asm
+MON_OBJ := $(MON_C:%.c=$(BUILD)/mon/%.o) $(MON_ASM:%.asm=$(BUILD)/mon/%.o)
+MONITOR := $(BUILD)/nestvisor.elf
+
+$(BUILD)/mon/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(MON_CFLAGS) -c $< -o $@
+
+$(BUILD)/mon/%.o: %.asm
+	@mkdir -p $(dir $@)
+	@echo "  NASM    $<"
+	$(Q)$(NASM) -f elf64 -g -MD $(@:.o=.d) -MP -o $@ $<
+
+$(MONITOR): $(MON_OBJ) linker.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) $(MON_LDFLAGS) -o $@ $(MON_OBJ)
+	$(Q)tools/check-monitor-elf.sh $@
+
+.PHONY: monitor
+monitor: $(MONITOR)
+
+# ---------------------------------------------------------------------------
+# UEFI applications (the loader, ring-0 test guests) with Debian's gnu-efi.
+EFI_INC  := /usr/include/efi
+EFI_LIB  := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fpic -ffreestanding \
+	-fno-stack-protector -fno-stack-check -fshort-wchar -mno-red-zone \
+	-maccumulate-outgoing-args -DEFI_FUNCTION_WRAPPER \
+	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -Iinclude -Iboot -MMD -MP
+EFI_LDFLAGS := -nostdlib -shared -Bsymbolic -znocombreloc \
+	-T $(EFI_LIB)/elf_x86_64_efi.lds $(EFI_LIB)/crt0-efi-x86_64.o
+EFI_LIBS := -L$(EFI_LIB) -lgnuefi -lefi
+EFI_SECTIONS := -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
+	-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc
+
+$(BUILD)/efi/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/%.o: %.asm
+	@mkdir -p $(dir $@)
+	@echo "  NASM    $<"
+	$(Q)$(NASM) -f elf64 -MD $(@:.o=.d) -MP -o $@ $<
+
+%.efi: %.so
+	@echo "  OBJCOPY $@"
+	$(Q)$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+LOADER_C := boot/main.c boot/config.c boot/vmx_check.c boot/memory.c \
+	boot/elf.c boot/console.c boot/guest.c
+LOADER_ASM := boot/launch.asm
+LOADER_OBJ := $(LOADER_C:%.c=$(BUILD)/efi/%.o) $(LOADER_ASM:%.asm=$(BUILD)/efi/%.o)
+LOADER := $(BUILD)/BOOTX64.efi
+
+$(BUILD)/BOOTX64.so: $(LOADER_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(LD) $(EFI_LDFLAGS) $^ -o $@ $(EFI_LIBS)
+
+.PHONY: loader
+loader: $(LOADER)
+
+# Ring-0 test guests: EFI applications the loader starts in place of Linux.
+GUESTS := hctest
+GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
+
+$(BUILD)/guests/%.so: $(BUILD)/efi/tests/guests/%.o
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(LD) $(EFI_LDFLAGS) $^ -o $@ $(EFI_LIBS)
+
+.PHONY: guests
+guests: $(GUEST_EFIS)
+
+# ---------------------------------------------------------------------------
+# Linux as L1: Debian's cloud kernel and a busybox initramfs.
+LINUX_DIR := $(BUILD)/linux
+VMLINUZ   := $(LINUX_DIR)/vmlinuz
+INITRD    := $(LINUX_DIR)/initrd.img
+
+$(VMLINUZ): tools/get-kernel.sh | $(DEPS_STAMP)
+	$(Q)tools/get-kernel.sh $(LINUX_DIR)
+
+L1_PROGS := $(BUILD)/l1/nvcheck
+$(BUILD)/l1/%: tests/l1/%.c include/nestvisor/hypercall.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+
+$(INITRD): tools/mkinitrd.sh tests/l1/init $(L1_PROGS) | $(DEPS_STAMP)
+	$(Q)tools/mkinitrd.sh $@ tests/l1/init $(L1_PROGS)
+
+# ---------------------------------------------------------------------------
+# Images.
+IMG_DEMO := $(BUILD)/nestvisor.img
+$(IMG_DEMO): $(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD) tools/mkimage.sh
+	$(Q)tools/mkimage.sh --loader $(LOADER) --monitor $(MONITOR) \
+		--kernel $(VMLINUZ) --initrd $(INITRD) \
+		--cmdline "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 nestvisor.demo=1" \
+		--debug-exit yes --out $@
+
+.PHONY: all
+all: $(LOADER) $(MONITOR) $(GUEST_EFIS)
+.DEFAULT_GOAL := all
+
+.PHONY: image
+image: $(IMG_DEMO)
+
+.PHONY: run
+run: $(IMG_DEMO)
+	$(Q)tools/run.sh --emulator bochs --image $(IMG_DEMO) --timeout 600 \
+		--log $(BUILD)/run-serial.log --echo
+
+# ---------------------------------------------------------------------------
+# Tests. Tiers run cheapest first; each script prints "name: PASS|FAIL|SKIP"
+# lines; tests/summary.sh turns them into the final "N passed, N failed".
+UNIT_SRC := tests/unit/main.c tests/unit/test_config.c tests/unit/test_ept.c \
+	tests/unit/test_cpuid_policy.c tests/unit/test_msr_policy.c \
+	tests/unit/test_exit_reason.c \
+	boot/config.c arch/x86_64/ept.c arch/x86_64/cpuid_policy.c \
+	arch/x86_64/msr_policy.c arch/x86_64/exit_reason.c
+UNIT_BIN := $(BUILD)/unit/run-unit
+$(UNIT_BIN): $(UNIT_SRC) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -DNV_HOST_TEST \
+		-Iinclude -Iboot -Ivmm -Iarch/x86_64/include -Iarch/x86_64 \
+		-fsanitize=address,undefined -o $@ $(UNIT_SRC) -lcmocka
+
+RESULTS := $(BUILD)/results
+
+.PHONY: test test-unit test-qemu test-bochs
+test: | $(DEPS_STAMP)
+	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	-$(Q)$(MAKE) --no-print-directory test-unit
+	-$(Q)$(MAKE) --no-print-directory test-qemu
+	-$(Q)$(MAKE) --no-print-directory test-bochs
+	$(Q)tests/summary.sh $(RESULTS)
+
+test-unit: $(UNIT_BIN)
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)tests/run-unit.sh $(UNIT_BIN) $(RESULTS)/unit.txt
+
+test-qemu: $(LOADER) $(GUEST_EFIS) $(VMLINUZ) $(INITRD)
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)tests/system/qemu.sh $(BUILD) $(RESULTS)/qemu.txt
+
+test-bochs: $(LOADER) $(MONITOR) $(GUEST_EFIS) $(VMLINUZ) $(INITRD)
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)tests/system/bochs.sh $(BUILD) $(RESULTS)/bochs.txt
+
+.PHONY: clean help
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make            build the loader, the monitor and the test guests"
+	@echo "make run        boot the demonstration (Linux as L1) on Bochs"
+	@echo "make test       every test tier; ends with 'N passed, N failed'"
+	@echo "make test-unit | test-qemu | test-bochs   one tier"
+	@echo "make deps       install the Debian packages the build uses"
+	@echo "make clean"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
