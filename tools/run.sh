@@ -114,22 +114,23 @@ running() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# Stop the emulator and everything it started; report any survivor.
+# Stop the emulator and everything it started, the deepest process first so
+# that each parent reaps its child (no zombies left to init); report any
+# survivor.
 stop_emulator() {
 	[ -n "$pid" ] || return 0
-	local procs p i
+	local procs p i rev=
 	procs="$pid $(descendants "$pid")"
-	for p in $procs; do kill -TERM "$p" 2>/dev/null; done
-	for i in $(seq 30); do
-		alive=
-		for p in $procs; do running "$p" && alive="$alive $p"; done
-		[ -n "$alive" ] || break
-		sleep 0.1
+	for p in $procs; do rev="$p $rev"; done
+	for p in $rev; do
+		running "$p" || continue
+		kill -TERM "$p" 2>/dev/null
+		for i in $(seq 20); do running "$p" || break; sleep 0.1; done
 	done
-	for p in $alive; do kill -KILL "$p" 2>/dev/null; done
+	for p in $rev; do running "$p" && kill -KILL "$p" 2>/dev/null; done
 	wait "$pid" 2>/dev/null
 	sleep 0.2
-	for p in $alive; do
+	for p in $procs; do
 		running "$p" && echo "$prog: warning: process $p survived SIGKILL" >&2
 	done
 	pid=
