@@ -1,0 +1,55 @@
+/* Model-specific registers, under the SDM's names (SDM Vol. 4 "Model-Specific
+ * Registers", table "IA-32 Architectural MSRs"). */
+#ifndef NV_MSR_H
+#define NV_MSR_H
+
+#include <nestvisor/types.h>
+
+#define MSR_IA32_TSC 0x10
+#define MSR_IA32_APIC_BASE 0x1b
+
+#define MSR_IA32_FEATURE_CONTROL 0x3a
+#define FEATURE_CONTROL_LOCKED BIT(0)            /* WRMSR #GPs until reset */
+#define FEATURE_CONTROL_VMXON_IN_SMX BIT(1)
+#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
+
+#define MSR_IA32_SYSENTER_CS 0x174
+#define MSR_IA32_SYSENTER_ESP 0x175
+#define MSR_IA32_SYSENTER_EIP 0x176
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_IA32_DEBUGCTL 0x1d9
+#define MSR_IA32_PAT 0x277
+
+/* VMX capability reporting (SDM Vol. 3D Appendix A "VMX Capability
+ * Reporting Facility"): read-only, and present only if CPUID.1:ECX.VMX = 1. */
+#define MSR_IA32_VMX_BASIC 0x480
+#define MSR_IA32_VMX_PINBASED_CTLS 0x481
+#define MSR_IA32_VMX_PROCBASED_CTLS 0x482
+#define MSR_IA32_VMX_EXIT_CTLS 0x483
+#define MSR_IA32_VMX_ENTRY_CTLS 0x484
+#define MSR_IA32_VMX_MISC 0x485
+#define MSR_IA32_VMX_CR0_FIXED0 0x486
+#define MSR_IA32_VMX_CR0_FIXED1 0x487
+#define MSR_IA32_VMX_CR4_FIXED0 0x488
+#define MSR_IA32_VMX_CR4_FIXED1 0x489
+#define MSR_IA32_VMX_VMCS_ENUM 0x48a
+#define MSR_IA32_VMX_PROCBASED_CTLS2 0x48b
+#define MSR_IA32_VMX_EPT_VPID_CAP 0x48c
+#define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48d
+#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48e
+#define MSR_IA32_VMX_TRUE_EXIT_CTLS 0x48f
+#define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
+#define MSR_IA32_VMX_VMFUNC 0x491
+#define MSR_IA32_VMX_PROCBASED_CTLS3 0x492
+#define MSR_IA32_VMX_EXIT_CTLS2 0x493
+#define MSR_IA32_VMX_FIRST MSR_IA32_VMX_BASIC
+#define MSR_IA32_VMX_LAST MSR_IA32_VMX_EXIT_CTLS2
+
+#define MSR_IA32_XSS 0xda0
+
+#define MSR_IA32_EFER 0xc0000080
+#define MSR_IA32_FS_BASE 0xc0000100
+#define MSR_IA32_GS_BASE 0xc0000101
+#define MSR_IA32_KERNEL_GS_BASE 0xc0000102
+
+#endif
