@@ -32,11 +32,11 @@ MON_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z max-page-size=4096 
 MON_C := \
 	vmm/main.c vmm/lib.c vmm/log.c vmm/panic.c vmm/pfa.c vmm/stats.c \
 	vmm/hypercall.c \
-	arch/x86_64/cpu.c arch/x86_64/host.c arch/x86_64/vmx.c \
+	arch/x86_64/host.c arch/x86_64/vmx.c \
 	arch/x86_64/vmcs_setup.c arch/x86_64/exit.c arch/x86_64/exit_cpuid.c \
 	arch/x86_64/exit_msr.c arch/x86_64/exit_cr.c arch/x86_64/exit_misc.c \
 	arch/x86_64/ept.c arch/x86_64/exit_reason.c arch/x86_64/cpuid_policy.c \
-	arch/x86_64/msr_policy.c \
+	arch/x86_64/msr_policy.c arch/x86_64/guest_mem.c \
 	drivers/serial.c
 MON_ASM := arch/x86_64/entry.asm arch/x86_64/idt.asm
 MON_OBJ := $(MON_C:%.c=$(BUILD)/mon/%.o) $(MON_ASM:%.asm=$(BUILD)/mon/%.o)
@@ -88,8 +88,8 @@ $(BUILD)/efi/%.o: %.asm
 	@echo "  OBJCOPY $@"
 	$(Q)$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
 
-LOADER_C := boot/main.c boot/config.c boot/vmx_check.c boot/memory.c \
-	boot/elf.c boot/console.c boot/guest.c
+LOADER_C := boot/main.c boot/console.c boot/fs.c boot/config.c \
+	boot/vmx_check.c boot/memory.c boot/elf.c boot/monitor.c boot/guest.c
 LOADER_ASM := boot/launch.asm
 LOADER_OBJ := $(LOADER_C:%.c=$(BUILD)/efi/%.o) $(LOADER_ASM:%.asm=$(BUILD)/efi/%.o)
 LOADER := $(BUILD)/BOOTX64.efi
