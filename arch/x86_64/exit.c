@@ -1,0 +1,160 @@
+/* VM-exit dispatch: entry.asm saved the guest's registers and calls
+ * vmx_exit_handler(); when it returns, entry.asm resumes the guest. */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <exit_reason.h>
+#include <vmm.h>
+#include <log.h>
+
+void guest_skip_instruction(void)
+{
+	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	/* Completing an instruction ends blocking by STI or MOV SS
+	 * (SDM 25.4.2, Table 25-3). */
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~(u64)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+/* Inject a hardware exception on the next VM entry (SDM 27.6 "Event
+ * Injection"); the faulting instruction is not skipped. */
+void guest_inject_exception(u8 vector, bool has_error, u32 error)
+{
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, intr_info_encode(vector, INTR_TYPE_HW_EXCEPTION, has_error));
+	if (has_error)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+}
+
+u64 guest_gpr_read(struct vcpu *v, u8 gpr)
+{
+	return gpr == GPR_RSP ? vmcs_read(GUEST_RSP) : v->regs->gpr[gpr];
+}
+
+void guest_gpr_write(struct vcpu *v, u8 gpr, u64 value)
+{
+	if (gpr == GPR_RSP)
+		vmcs_write(GUEST_RSP, value);
+	else
+		v->regs->gpr[gpr] = value;
+}
+
+/* The guest's CPL is SS.DPL (SDM 27.3.1.2: VM entry checks SS.DPL against
+ * CS; in real mode and with unrestricted guest both are 0). */
+int guest_cpl(void)
+{
+	return (vmcs_read(GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 3;
+}
+
+/* What a guest did that the monitor cannot continue: report it all and end
+ * the run (the monitor itself is fine). */
+void guest_report_and_stop(const char *why)
+{
+	struct vcpu *v = &boot_vcpu;
+	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
+
+	log_printf(LOG_PREFIX "guest stopped: %s\n", why);
+	log_printf(LOG_PREFIX "  exit reason %u (%s), qualification %lx\n", reason & 0xffff,
+		   exit_reason_name(reason & 0xffff), vmcs_read(EXIT_QUALIFICATION));
+	log_printf(LOG_PREFIX "  rip %lx rsp %lx rflags %lx cs %lx cpl %d\n", vmcs_read(GUEST_RIP),
+		   vmcs_read(GUEST_RSP), vmcs_read(GUEST_RFLAGS), vmcs_read(GUEST_CS_SELECTOR), guest_cpl());
+	log_printf(LOG_PREFIX "  cr0 %lx cr3 %lx cr4 %lx efer %lx\n", vmcs_read(GUEST_CR0),
+		   vmcs_read(GUEST_CR3), vmcs_read(GUEST_CR4), vmcs_read(GUEST_IA32_EFER));
+	static const char *const names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					       "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
+	for (int i = 0; i < 16; i += 4)
+		log_printf(LOG_PREFIX "  %-3s %016lx %-3s %016lx %-3s %016lx %-3s %016lx\n",
+			   names[i], guest_gpr_read(v, i), names[i + 1], guest_gpr_read(v, i + 1),
+			   names[i + 2], guest_gpr_read(v, i + 2), names[i + 3], guest_gpr_read(v, i + 3));
+	log_printf(LOG_PREFIX "  IDT-vectoring info %lx, interruptibility %lx\n",
+		   vmcs_read(IDT_VECTORING_INFO_FIELD), vmcs_read(GUEST_INTERRUPTIBILITY_INFO));
+	vmm_end_run(254);
+}
+
+/* An NMI taken while the monitor ran belongs to the guest: inject it when
+ * nothing blocks NMI delivery (SDM 27.3.1.5 checks), else keep it. */
+static void deliver_pending_nmi(struct vcpu *v)
+{
+	if (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID)
+		return;
+	if (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+	    (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI))
+		return;
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, intr_info_encode(EXC_NMI, INTR_TYPE_NMI, false));
+	v->nmi_pending = false;
+}
+
+void vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
+{
+	v->regs = regs;
+	u32 raw = (u32)vmcs_read(VM_EXIT_REASON);
+	struct exit_reason_info info = exit_reason_decode(raw);
+
+	stats_count_l1(info.basic);
+	if (info.entry_failure)
+		guest_report_and_stop("VM entry failed on guest state");
+
+	switch (info.basic) {
+	case EXIT_REASON_CPUID:
+		exit_cpuid(v);
+		break;
+	case EXIT_REASON_RDMSR:
+		exit_rdmsr(v);
+		break;
+	case EXIT_REASON_WRMSR:
+		exit_wrmsr(v);
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		exit_cr_access(v);
+		break;
+	case EXIT_REASON_XSETBV:
+		exit_xsetbv(v);
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
+		exit_io(v);
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		exit_ept_violation(v);
+		break;
+	case EXIT_REASON_VMCALL:
+		exit_vmcall(v);
+		break;
+	case EXIT_REASON_INVD:
+		/* INVD would discard the monitor's own dirty lines: write them
+		 * back instead, which the guest cannot tell apart. */
+		wbinvd();
+		guest_skip_instruction();
+		break;
+	case EXIT_REASON_WBINVD:
+		wbinvd();
+		guest_skip_instruction();
+		break;
+	case EXIT_REASON_GETSEC:
+	case EXIT_REASON_VMCLEAR:
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMPTRLD:
+	case EXIT_REASON_VMPTRST:
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMRESUME:
+	case EXIT_REASON_VMWRITE:
+	case EXIT_REASON_VMXOFF:
+	case EXIT_REASON_VMXON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+		/* The guest sees a CPU without VMX (and SMX): these are
+		 * undefined opcodes for it. */
+		guest_inject_exception(EXC_UD, false, 0);
+		break;
+	case EXIT_REASON_TRIPLE_FAULT:
+		guest_report_and_stop("triple fault (shutdown)");
+	case EXIT_REASON_INIT_SIGNAL:
+		guest_report_and_stop("INIT signal: the guest reset this CPU");
+	case EXIT_REASON_EPT_MISCONFIG:
+		panic("EPT misconfiguration at GPA %lx: monitor bug", vmcs_read(GUEST_PHYSICAL_ADDRESS));
+	default:
+		guest_report_and_stop("unexpected VM exit");
+	}
+	if (v->nmi_pending)
+		deliver_pending_nmi(v);
+	v->regs = NULL;
+}

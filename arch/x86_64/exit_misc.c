@@ -1,0 +1,62 @@
+/* XSETBV, I/O and VMCALL exits. */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <cpuid_policy.h>
+#include <exit_reason.h>
+#include <vmm.h>
+#include <log.h>
+
+#define CPUID_LEAF_XSAVE 0xd
+
+/* XSETBV exits unconditionally (SDM 26.1.2). #UD (CR4.OSXSAVE = 0) and
+ * #GP at CPL > 0 come before the exit; the #GP cases for the value are the
+ * monitor's to check before the real XSETBV, which would fault in the
+ * monitor (SDM Vol. 2, XSETBV). */
+void exit_xsetbv(struct vcpu *v)
+{
+	struct guest_regs *g = v->regs;
+	u32 xcr = (u32)g->gpr[GPR_RCX];
+	u64 value = (g->gpr[GPR_RDX] << 32) | (u32)g->gpr[GPR_RAX];
+	u32 a, b, c, d;
+
+	cpuid_count(CPUID_LEAF_XSAVE, 0, &a, &b, &c, &d);
+	u64 supported = ((u64)d << 32) | a;
+	if (xcr != 0 || !xcr0_valid(value, supported) || xsetbv_safe(xcr, value))
+		return guest_inject_exception(EXC_GP, true, 0);
+	guest_skip_instruction();
+}
+
+/* I/O exits: only the debug-exit port is in the I/O bitmaps (when the
+ * configuration enables it); a write there ends the run with its value. */
+void exit_io(struct vcpu *v)
+{
+	struct io_access io = io_access_decode(vmcs_read(EXIT_QUALIFICATION));
+
+	if (io.port == NV_DEBUG_EXIT_PORT && !io.in && !io.string) {
+		u32 mask = io.size == 4 ? 0xffffffffu : (1u << (8 * io.size)) - 1;
+		u32 status = (u32)v->regs->gpr[GPR_RAX] & mask;
+		pr_info("guest wrote %u to the debug-exit port", status);
+		vmm_end_run(status);
+	}
+	if (io.port == NV_DEBUG_EXIT_PORT && io.in && !io.string) {
+		/* Nothing is there to read: all ones, as from an empty port. */
+		u64 mask = io.size == 4 ? 0xffffffffULL : (1ULL << (8 * io.size)) - 1;
+		v->regs->gpr[GPR_RAX] |= mask;
+		return guest_skip_instruction();
+	}
+	guest_report_and_stop("I/O instruction the monitor does not emulate");
+}
+
+void exit_vmcall(struct vcpu *v)
+{
+	struct guest_regs *g = v->regs;
+	struct hc_regs r = { g->gpr[GPR_RAX], g->gpr[GPR_RBX], g->gpr[GPR_RCX], g->gpr[GPR_RDX] };
+
+	hypercall_dispatch(&r, guest_cpl());
+	g->gpr[GPR_RAX] = r.rax;
+	g->gpr[GPR_RBX] = r.rbx;
+	g->gpr[GPR_RCX] = r.rcx;
+	g->gpr[GPR_RDX] = r.rdx;
+	guest_skip_instruction();
+}

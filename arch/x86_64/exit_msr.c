@@ -1,0 +1,53 @@
+/* RDMSR/WRMSR exits: the MSR bitmap sends here what msr_policy.c does not
+ * pass through, plus every MSR outside the bitmap's ranges (SDM 26.1.3). */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <msr_policy.h>
+
+static const struct msr_policy policy = { .expose_vmx = false };
+
+/* RDMSR/WRMSR at CPL > 0 raise #GP before any VM exit (SDM 26.1.1), so
+ * the guest here is at CPL 0. */
+void exit_rdmsr(struct vcpu *v)
+{
+	struct guest_regs *g = v->regs;
+	u32 msr = (u32)g->gpr[GPR_RCX];
+	u64 value = 0;
+
+	switch (msr_policy_rdmsr(msr, &policy, &value)) {
+	case MSR_EMULATE:
+		break;
+	case MSR_PASSTHROUGH:
+		if (rdmsr_safe(msr, &value) == 0)
+			break;
+		/* the CPU refused it, so does the guest's */
+		__attribute__((fallthrough));
+	case MSR_INJECT_GP:
+		guest_inject_exception(EXC_GP, true, 0);
+		return;
+	}
+	g->gpr[GPR_RAX] = (u32)value;
+	g->gpr[GPR_RDX] = value >> 32;
+	guest_skip_instruction();
+}
+
+void exit_wrmsr(struct vcpu *v)
+{
+	struct guest_regs *g = v->regs;
+	u32 msr = (u32)g->gpr[GPR_RCX];
+	u64 value = (g->gpr[GPR_RDX] << 32) | (u32)g->gpr[GPR_RAX];
+
+	switch (msr_policy_wrmsr(msr, value, &policy)) {
+	case MSR_EMULATE:
+		break;
+	case MSR_PASSTHROUGH:
+		if (wrmsr_safe(msr, value) == 0)
+			break;
+		__attribute__((fallthrough));
+	case MSR_INJECT_GP:
+		guest_inject_exception(EXC_GP, true, 0);
+		return;
+	}
+	guest_skip_instruction();
+}

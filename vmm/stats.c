@@ -1,0 +1,36 @@
+/* Exit statistics: counts by basic exit reason. */
+#include "vmm.h"
+#include "log.h"
+#include "lib.h"
+
+static u64 l1_counts[NV_EXIT_REASONS];
+static u64 l1_total;
+
+void stats_count_l1(u32 reason)
+{
+	l1_total++;
+	if (reason < NV_EXIT_REASONS)
+		l1_counts[reason]++;
+}
+
+u64 stats_l1(u32 reason)
+{
+	return reason < NV_EXIT_REASONS ? l1_counts[reason] : 0;
+}
+
+void stats_fill(struct nv_exit_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->magic = NV_EXIT_STATS_MAGIC;
+	s->nr_reasons = NV_EXIT_REASONS;
+	s->total_l1 = l1_total;
+	memcpy(s->l1, l1_counts, sizeof(l1_counts));
+}
+
+void stats_print(void)
+{
+	pr_info("exit statistics: %lu exits from L1", l1_total);
+	for (u32 r = 0; r < NV_EXIT_REASONS; r++)
+		if (l1_counts[r])
+			pr_info("  %2u %-24s %10lu", r, arch_exit_reason_name(r), l1_counts[r]);
+}
