@@ -102,7 +102,7 @@ $(BUILD)/BOOTX64.so: $(LOADER_OBJ)
 loader: $(LOADER)
 
 # Ring-0 test guests: EFI applications the loader starts in place of Linux.
-GUESTS := hctest
+GUESTS := hctest hello
 GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
 
 $(BUILD)/guests/%.so: $(BUILD)/efi/tests/guests/%.o
