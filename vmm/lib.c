@@ -75,6 +75,11 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		fmt++;
 		char pad = ' ';
 		int width = 0, longs = 0;
+		bool left = false;
+		if (*fmt == '-') {
+			left = true;
+			fmt++;
+		}
 		if (*fmt == '0') {
 			pad = '0';
 			fmt++;
@@ -91,10 +96,12 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			if (!s)
 				s = "(null)";
 			int l = (int)strlen(s);
-			while (width-- > l)
+			while (!left && width-- > l)
 				put(&o, ' ');
 			while (*s)
 				put(&o, *s++);
+			while (left && width-- > l)
+				put(&o, ' ');
 			break;
 		}
 		case 'c':
