@@ -243,6 +243,20 @@ static bool parse_line(const char *s, size_t n, unsigned int line, struct nv_con
 		if (span_eq(s + k0, k1 - k0, key_names[key]))
 			break;
 	if (key == KEY_COUNT) {
+		size_t w = k0;
+
+		/* "cmdline console=ttyS0": the '=' belongs to the value. */
+		while (w < k1 && !is_space(s[w]))
+			w++;
+		for (key = 0; w < k1 && key < KEY_COUNT; key++) {
+			if (span_eq(s + k0, w - k0, key_names[key])) {
+				m = msg_line(err, line);
+				msg_str(&m, "missing '=' after '");
+				msg_str(&m, key_names[key]);
+				msg_str(&m, "'");
+				return false;
+			}
+		}
 		m = msg_line(err, line);
 		msg_str(&m, "unknown key '");
 		msg_strn(&m, s + k0, k1 - k0 > 40 ? 40 : k1 - k0);
