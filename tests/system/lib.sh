@@ -3,14 +3,15 @@
 #   PASS <tier>/<name>
 #   FAIL <tier>/<name>: <reason>
 #   SKIP <tier>/<name>: <why>
-# Call results_init FILE first; NAME is "<tier>/<name>".
+# Call results_init FILE first (it empties FILE: one script, one file); NAME
+# is "<tier>/<name>".
 
 NV_RESULTS=
 
 results_init() { # FILE
 	NV_RESULTS=$1
 	mkdir -p "$(dirname "$NV_RESULTS")"
-	: >>"$NV_RESULTS"
+	: >"$NV_RESULTS"
 }
 
 nv_result() { # LINE
@@ -62,4 +63,9 @@ need_inputs() { # NAME FILE...
 	[ ${#missing[@]} -eq 0 ] && return 0
 	fail "$name" "missing input: ${missing[*]}"
 	return 1
+}
+
+# Exit status for a tier script: 1 if its results file has a FAIL line.
+results_status() {
+	! grep -q '^FAIL ' "$NV_RESULTS"
 }
