@@ -7,6 +7,7 @@
 #include <msr.h>
 #include <cpu.h>
 #include <msr_policy.h>
+#include <cpuid_policy.h>
 #include <vmm.h>
 #include <log.h>
 #include <lib.h>
@@ -117,7 +118,11 @@ static void host_state_setup(struct vcpu *v)
 {
 	vmcs_write(HOST_CR0, read_cr0());
 	vmcs_write(HOST_CR3, host_state.cr3);
-	vmcs_write(HOST_CR4, read_cr4());
+	/* The monitor executes XSETBV for the guest: that needs CR4.OSXSAVE,
+	 * which the firmware may leave clear (SDM Vol. 2, XSETBV: #UD). */
+	u32 a, b, c, d;
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	vmcs_write(HOST_CR4, read_cr4() | ((c & CPUID_1_ECX_XSAVE) ? CR4_OSXSAVE : 0));
 	vmcs_write(HOST_CS_SELECTOR, host_state.cs);
 	vmcs_write(HOST_SS_SELECTOR, host_state.ds);
 	vmcs_write(HOST_DS_SELECTOR, host_state.ds);

@@ -74,6 +74,9 @@
 #define EXC_PF 14
 #define EXC_MC 18
 
+/* CPUID.1:ECX feature bits the monitor itself uses */
+#define CPUID_1_ECX_XSAVE BIT(26)
+
 /* 4-level paging entries (SDM 4.5) */
 #define PTE_P BIT(0)
 #define PTE_W BIT(1)
