@@ -142,7 +142,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+start=$SECONDS
+trap 'echo "$prog: $emulator ended: interrupted ($((SECONDS - start)) s)"; exit 130' INT TERM
 
 if [ "$emulator" = bochs ]; then
 	cat >"$tmp/bochsrc" <<EOF
@@ -184,7 +185,7 @@ else
 	pid=$!
 fi
 
-start=$SECONDS
+start=$SECONDS # the emulator's start
 echoed=0
 why= rc=
 emu_rc=
