@@ -32,7 +32,8 @@ Options:
   --debug-exit yes|no   let the guest end the run through port 0xf4 (default no)
   --on-no-vmx native|stop  without usable VT-x: boot the guest natively or
                         stop (default native)
-  --serial PORT|none    16550 I/O base for the log, e.g. 0x3f8 (default 0x3f8)
+  --serial PORT|none    16550 I/O base for the log, e.g. 0x3f8 or 760
+                        (default 0x3f8)
   --config FILE         use FILE verbatim as \nestvisor.cfg
   --no-config           put no \nestvisor.cfg on the image
   --extra SRC:DEST      also copy file SRC to DEST on the image (DEST like
@@ -100,7 +101,8 @@ need_file --kernel "$kernel"
 case $debug_exit in yes|no) ;; *) die "--debug-exit: bad value '$debug_exit' (yes|no)" ;; esac
 case $on_no_vmx in native|stop) ;; *) die "--on-no-vmx: bad value '$on_no_vmx' (native|stop)" ;; esac
 if [ "$serial" != none ]; then
-	[[ $serial =~ ^0x[0-9a-fA-F]{1,4}$ ]] && [ $((serial)) -ne 0 ] ||
+	[[ $serial =~ ^(0x[0-9a-fA-F]{1,4}|[1-9][0-9]{0,4})$ ]] &&
+		[ $((serial)) -ge 1 ] && [ $((serial)) -le 65535 ] ||
 		die "--serial: bad value '$serial' (an I/O port like 0x3f8, or none)"
 fi
 [[ $cmdline != *$'\n'* ]] || die "--cmdline: must be one line"
