@@ -141,6 +141,23 @@ int elf_inspect(const void *file, size_t file_size, struct elf_image *img, char 
 	return 0;
 }
 
+/* For the error message: the types a wrongly linked image would carry. */
+static const char *reloc_name(u32 type)
+{
+	switch (type) {
+	case 1:
+		return "relocation R_X86_64_64 (only R_X86_64_RELATIVE is allowed): type";
+	case 6:
+		return "relocation R_X86_64_GLOB_DAT (only R_X86_64_RELATIVE is allowed): type";
+	case 7:
+		return "relocation R_X86_64_JUMP_SLOT (only R_X86_64_RELATIVE is allowed): type";
+	case 37:
+		return "relocation R_X86_64_IRELATIVE (only R_X86_64_RELATIVE is allowed): type";
+	default:
+		return "unsupported relocation (only R_X86_64_RELATIVE is allowed): type";
+	}
+}
+
 /* Applies DT_RELA from the loaded image; only R_X86_64_RELATIVE is valid in
  * a statically linked PIE (there are no symbols to resolve). */
 static int relocate(u8 *dest, u64 mem_size, const struct elf64_dyn *dyn, u64 ndyn, char *err)
@@ -182,8 +199,7 @@ static int relocate(u8 *dest, u64 mem_size, const struct elf64_dyn *dyn, u64 ndy
 		if (type == R_X86_64_NONE)
 			continue;
 		if (type != R_X86_64_RELATIVE)
-			return fail(err, "unsupported relocation type (only R_X86_64_RELATIVE):",
-				    true, type);
+			return fail(err, reloc_name(type), true, type);
 		if (!in_range(r->r_offset, sizeof(u64), mem_size))
 			return fail(err, "relocation outside the image: r_offset", true, r->r_offset);
 		/* B + A (psABI table "Relocation Types") */
