@@ -164,12 +164,17 @@ run: $(IMG_DEMO)
 # Tests. Tiers run cheapest first; each script prints "name: PASS|FAIL|SKIP"
 # lines; tests/summary.sh turns them into the final "N passed, N failed".
 UNIT_SRC := tests/unit/main.c tests/unit/test_config.c tests/unit/test_ept.c \
+	tests/unit/ept_harness.c tests/unit/test_ept_identity.c \
 	tests/unit/test_cpuid_policy.c tests/unit/test_msr_policy.c \
 	tests/unit/test_exit_reason.c \
 	boot/config.c arch/x86_64/ept.c arch/x86_64/cpuid_policy.c \
 	arch/x86_64/msr_policy.c arch/x86_64/exit_reason.c
+UNIT_HDR := $(wildcard tests/unit/*.h) boot/config.h \
+	$(wildcard include/nestvisor/*.h) arch/x86_64/include/ept.h \
+	arch/x86_64/include/cpuid_policy.h arch/x86_64/include/msr_policy.h \
+	arch/x86_64/include/msr.h arch/x86_64/include/exit_reason.h
 UNIT_BIN := $(BUILD)/unit/run-unit
-$(UNIT_BIN): $(UNIT_SRC) | $(DEPS_STAMP)
+$(UNIT_BIN): $(UNIT_SRC) $(UNIT_HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -DNV_HOST_TEST \

@@ -1,0 +1,15 @@
+/* Runs every unit-test group; exits non-zero if any test failed. */
+#include "unit.h"
+
+int main(void)
+{
+	int failed = 0;
+
+	failed += unit_exit_reason();
+	failed += unit_ept();
+	failed += unit_ept_identity();
+	failed += unit_cpuid_policy();
+	failed += unit_msr_policy();
+	failed += unit_config();
+	return failed ? 1 : 0;
+}
