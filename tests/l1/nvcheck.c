@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <nestvisor/hypercall.h>
 
@@ -57,7 +59,12 @@ static int debug_exit(const char *arg)
 	}
 	printf("nvcheck: ending the run with status %ld (port 0x%x)\n", status,
 	       NV_DEBUG_EXIT_PORT);
+	/* The kernel still holds console output for the UART; the run ends at
+	 * once on the write, so wait until the serial line has sent it all. */
 	fflush(stdout);
+	fflush(stderr);
+	tcdrain(STDOUT_FILENO);
+	tcdrain(STDERR_FILENO);
 	outb((unsigned char)status, NV_DEBUG_EXIT_PORT);
 	/* Without a monitor or isa-debug-exit the write goes nowhere. */
 	fprintf(stderr, "nvcheck: still running after the debug-exit write: "
