@@ -234,7 +234,7 @@ clean:
 
 help:
 	@echo "make            build the loader, the monitor and the test guests"
-	@echo "make run        boot the demonstration (Linux as L1) on Bochs"
+	@echo "make run        boot the demonstration (Linux as L1): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
 	@echo "make test-unit | test-qemu | test-bochs | test-kvm   one tier"
 	@echo "make deps       install the Debian packages the build uses"
