@@ -214,7 +214,7 @@ static void test_empty_map_is_uc(void **state)
 	assert_int_equal(m->count, 2);
 }
 
-static void test_out_of_pages(void **state)
+static void test_identity_out_of_pages(void **state)
 {
 	struct test_mem *m = *state;
 	struct ept *ept;
@@ -234,7 +234,7 @@ int unit_ept_identity(void)
 		cmocka_unit_test_setup_teardown(test_overlapping_mmio_wins, ept_test_setup, ept_test_teardown),
 		cmocka_unit_test_setup_teardown(test_small_hole_splits_1g, ept_test_setup, ept_test_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_map_is_uc, ept_test_setup, ept_test_teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_pages, ept_test_setup, ept_test_teardown),
+		cmocka_unit_test_setup_teardown(test_identity_out_of_pages, ept_test_setup, ept_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("ept_identity", tests, NULL, NULL);
