@@ -238,12 +238,13 @@ void con_wait_key(unsigned int seconds)
 	EFI_INPUT_KEY key;
 	UINTN index;
 
-	events[0] = ST->ConIn->WaitForKey;
-	if (uefi_call_wrapper(BS->CreateEvent, 5, EVT_TIMER, 0, NULL, NULL, &events[1]) !=
-	    EFI_SUCCESS) {
+	if (!ST->ConIn ||
+	    uefi_call_wrapper(BS->CreateEvent, 5, EVT_TIMER, 0, NULL, NULL, &events[1]) !=
+		    EFI_SUCCESS) {
 		uefi_call_wrapper(BS->Stall, 1, (UINTN)seconds * 1000000);
 		return;
 	}
+	events[0] = ST->ConIn->WaitForKey;
 	/* Timer periods are in units of 100 ns. */
 	uefi_call_wrapper(BS->SetTimer, 3, events[1], TimerRelative, (u64)seconds * 10000000);
 	uefi_call_wrapper(BS->WaitForEvent, 3, 2, events, &index);
