@@ -25,7 +25,7 @@ MON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
 	-fno-builtin -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-mno-red-zone -mgeneral-regs-only -fpie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fvisibility=hidden -fno-common \
-	-Iinclude -Ivmm -Iarch/x86_64/include -Idrivers -MMD -MP
+	-Iinclude -Ivmm -Iarch/x86_64/include -Iarch/x86_64 -Idrivers -MMD -MP
 MON_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 	-T linker.ld
 
@@ -104,6 +104,9 @@ loader: $(LOADER)
 # Ring-0 test guests: EFI applications the loader starts in place of Linux.
 GUESTS := hctest hello
 GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
+# hctest's other objects (the pattern rule below links $^).
+$(BUILD)/guests/hctest.so: $(addprefix $(BUILD)/efi/tests/guests/, \
+	hctest_hc.o hctest_vmx.o hctest_ring3.o hctest_asm.o)
 
 $(BUILD)/guests/%.so: $(BUILD)/efi/tests/guests/%.o
 	@mkdir -p $(dir $@)
@@ -179,7 +182,8 @@ $(UNIT_BIN): $(UNIT_SRC) $(UNIT_HDR) | $(DEPS_STAMP)
 	@echo "  CC      $@"
 	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -DNV_HOST_TEST \
 		-Iinclude -Iboot -Ivmm -Iarch/x86_64/include -Iarch/x86_64 \
-		-fsanitize=address,undefined -o $@ $(UNIT_SRC) -lcmocka
+		-fsanitize=address,undefined -static-libasan -static-libubsan \
+		-o $@ $(UNIT_SRC) -lcmocka
 
 RESULTS := $(BUILD)/results
 
@@ -230,7 +234,7 @@ clean:
 
 help:
 	@echo "make            build the loader, the monitor and the test guests"
-	@echo "make run        boot the demonstration (Linux as L1) on Bochs"
+	@echo "make run        boot the demonstration (Linux as L1): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
 	@echo "make test-unit | test-qemu | test-bochs | test-kvm   one tier"
 	@echo "make deps       install the Debian packages the build uses"
