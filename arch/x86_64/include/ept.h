@@ -73,7 +73,7 @@ int ept_map(struct ept *ept, u64 gpa, u64 hpa, u64 size, u64 perms, u8 memtype);
 int ept_unmap(struct ept *ept, u64 gpa, u64 size);
 
 /* The leaf entry mapping gpa, NULL if not present; *level = 1 (4 KiB),
- * 2 (2 MiB), 3 (1 GiB). */
+ * 2 (2 MiB), 3 (1 GiB); level may be NULL. */
 u64 *ept_lookup(struct ept *ept, u64 gpa, int *level);
 
 /* EPTP: WB paging-structure memory type, page-walk length 4, no A/D. */
