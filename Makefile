@@ -195,7 +195,7 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 
 # Build what a tier needs, each file on its own; a file that fails to build
 # is removed so the tier reports it missing instead of using a stale one.
-build_inputs = for f in $(1); do $(MAKE) --no-print-directory $$f || rm -f $$f; done
+build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
 .PHONY: test test-unit test-qemu test-bochs test-kvm
 test: | $(DEPS_STAMP)
