@@ -5,6 +5,7 @@
 #include <nestvisor/types.h>
 #include <nestvisor/bootinfo.h>
 #include "ept.h"
+#include "vmx_caps.h"
 
 /* General registers as entry.asm saves them on VM exit: the SDM's register
  * numbering (0 = RAX, 1 = RCX, ... 15 = R15), so exit qualifications and
@@ -23,12 +24,6 @@ struct guest_regs {
 _Static_assert(sizeof(struct guest_regs) == 16 * 8, "entry.asm pushes 16 registers");
 
 /* VMX capability MSRs, read once at start (SDM Appendix A). */
-struct vmx_caps {
-	u64 basic;
-	u64 pinbased, procbased, procbased2, exit, entry; /* TRUE_* where offered */
-	u64 misc, ept_vpid;
-	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
-};
 extern struct vmx_caps vmx_caps;
 
 struct vcpu {
