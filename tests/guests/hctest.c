@@ -19,6 +19,7 @@ volatile u64 hct_fault_rip;
 #define UART_THR 0
 #define UART_LSR 5
 #define UART_LSR_THRE BIT(5)
+#define UART_LSR_TEMT BIT(6)
 
 static void hct_putc(char ch)
 {
@@ -114,26 +115,39 @@ void hct_begin(struct hct_check *c, const char *name)
 {
 	c->name = name;
 	c->failed = false;
+	c->full = false;
 	c->len = 0;
 	c->why[0] = 0;
 }
 
 bool hct_expect(struct hct_check *c, bool ok, const char *fmt, ...)
 {
+	static const char more[] = "; ...";
+	char msg[sizeof(c->why) - sizeof(more)];
 	va_list ap;
+	u32 n;
 
 	if (ok)
 		return true;
 	c->failed = true;
-	if (c->len + 8 >= sizeof(c->why))
+	va_start(ap, fmt);
+	n = hct_vformat(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Whole reasons only: what does not fit becomes one "; ...". */
+	if (c->full)
 		return false;
+	if (c->len && c->len + 2 + n + sizeof(more) > sizeof(c->why)) {
+		CopyMem(c->why + c->len, (void *)more, sizeof(more));
+		c->len += sizeof(more) - 1;
+		c->full = true;
+		return false;
+	}
 	if (c->len) {
 		c->why[c->len++] = ';';
 		c->why[c->len++] = ' ';
 	}
-	va_start(ap, fmt);
-	c->len += hct_vformat(c->why + c->len, sizeof(c->why) - c->len, fmt, ap);
-	va_end(ap);
+	CopyMem(c->why + c->len, msg, n + 1);
+	c->len += n;
 	return false;
 }
 
@@ -278,7 +292,11 @@ static __attribute__((noreturn)) void hct_end_run(u32 status)
 			   hct_vector_name(hct_fault_vector));
 	else
 		hct_printf("hctest: FAIL end-run: NV_HC_END_RUN returned %ld\n", ret);
-	/* Bochs quits on "Shutdown" at 0x8900; QEMU on isa-debug-exit. */
+	/* Let the UART send the last line, then: Bochs quits on "Shutdown"
+	 * at 0x8900, QEMU on isa-debug-exit. */
+	for (u32 i = 0; i < 1000000; i++)
+		if (hct_inb(HCT_SERIAL_PORT + UART_LSR) & UART_LSR_TEMT)
+			break;
 	for (const char *s = "Shutdown"; *s; s++)
 		hct_outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
 	hct_outb(NV_DEBUG_EXIT_PORT, 1);

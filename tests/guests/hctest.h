@@ -82,6 +82,7 @@ static inline u8 *hct_page(const struct hct_env *env, int n)
 struct hct_check {
 	const char *name;
 	bool failed;
+	bool full; /* no room for more reasons */
 	u32 len;
 	char why[240];
 };
