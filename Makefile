@@ -170,12 +170,17 @@ UNIT_SRC := tests/unit/main.c tests/unit/test_config.c tests/unit/test_ept.c \
 	tests/unit/ept_harness.c tests/unit/test_ept_identity.c \
 	tests/unit/test_cpuid_policy.c tests/unit/test_msr_policy.c \
 	tests/unit/test_exit_reason.c \
+	tests/unit/test_vmcs12.c tests/unit/test_nested_caps.c \
 	boot/config.c arch/x86_64/ept.c arch/x86_64/cpuid_policy.c \
-	arch/x86_64/msr_policy.c arch/x86_64/exit_reason.c
+	arch/x86_64/msr_policy.c arch/x86_64/exit_reason.c \
+	arch/x86_64/nested/vmcs12.c arch/x86_64/nested/caps.c
 UNIT_HDR := $(wildcard tests/unit/*.h) boot/config.h \
 	$(wildcard include/nestvisor/*.h) arch/x86_64/include/ept.h \
 	arch/x86_64/include/cpuid_policy.h arch/x86_64/include/msr_policy.h \
-	arch/x86_64/include/msr.h arch/x86_64/include/exit_reason.h
+	arch/x86_64/include/msr.h arch/x86_64/include/exit_reason.h \
+	arch/x86_64/include/vmcs.h arch/x86_64/include/vmx_caps.h \
+	arch/x86_64/nested/vmcs12.h arch/x86_64/nested/vmcs12_fields.h \
+	arch/x86_64/nested/caps.h
 UNIT_BIN := $(BUILD)/unit/run-unit
 $(UNIT_BIN): $(UNIT_SRC) $(UNIT_HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

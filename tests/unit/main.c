@@ -11,5 +11,7 @@ int main(void)
 	failed += unit_cpuid_policy();
 	failed += unit_msr_policy();
 	failed += unit_config();
+	failed += unit_vmcs12();
+	failed += unit_nested_caps();
 	return failed ? 1 : 0;
 }

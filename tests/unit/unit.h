@@ -16,5 +16,7 @@ int unit_ept_identity(void);
 int unit_cpuid_policy(void);
 int unit_msr_policy(void);
 int unit_config(void);
+int unit_vmcs12(void);
+int unit_nested_caps(void);
 
 #endif
