@@ -243,5 +243,9 @@ if [ -z "$rc" ]; then
 	fi
 fi
 
+# The last serial line may lack its newline (the emulator quit first).
+if [ $echo -eq 1 ] && [ -s "$log" ] && [ "$(tail -c 1 "$log" | od -An -c | tr -d ' ')" != '\n' ]; then
+	echo
+fi
 echo "$prog: $emulator ended: $why ($((SECONDS - start)) s)"
 exit $rc
