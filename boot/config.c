@@ -106,6 +106,7 @@ enum cfg_key {
 	KEY_ON_NO_VMX,
 	KEY_DEBUG_EXIT,
 	KEY_MONITOR_MB,
+	KEY_NESTED,
 	KEY_COUNT,
 };
 
@@ -117,6 +118,7 @@ static const char *const key_names[KEY_COUNT] = {
 	[KEY_ON_NO_VMX] = "on_no_vmx",
 	[KEY_DEBUG_EXIT] = "debug_exit",
 	[KEY_MONITOR_MB] = "monitor_mb",
+	[KEY_NESTED] = "nested",
 };
 
 /* What a bad value should have looked like, for the error message. */
@@ -128,6 +130,7 @@ static const char *const key_expect[KEY_COUNT] = {
 	[KEY_ON_NO_VMX] = "native or stop",
 	[KEY_DEBUG_EXIT] = "yes or no",
 	[KEY_MONITOR_MB] = "MiB from 16 to 1024",
+	[KEY_NESTED] = "yes or no",
 };
 
 static void copy_value(char *dst, const char *s, size_t n)
@@ -176,13 +179,16 @@ static bool set_value(struct nv_config *cfg, enum cfg_key key, const char *v, si
 			return false;
 		return true;
 	case KEY_DEBUG_EXIT:
+	case KEY_NESTED: {
+		u8 *flag = key == KEY_NESTED ? &cfg->nested : &cfg->debug_exit;
 		if (span_eq(v, n, "yes"))
-			cfg->debug_exit = 1;
+			*flag = 1;
 		else if (span_eq(v, n, "no"))
-			cfg->debug_exit = 0;
+			*flag = 0;
 		else
 			return false;
 		return true;
+	}
 	case KEY_MONITOR_MB:
 		if (!parse_uint(v, n, 0xffffffff, &num) || num < 16 || num > 1024)
 			return false;
@@ -309,6 +315,7 @@ int config_parse(const char *text, size_t len, struct nv_config *cfg, char *err)
 	cfg->on_no_vmx = CFG_NO_VMX_NATIVE;
 	cfg->debug_exit = 0;
 	cfg->monitor_mb = 32;
+	cfg->nested = 1;
 	err[0] = '\0';
 
 	/* A UTF-8 byte-order mark, as some editors write, is not content. */

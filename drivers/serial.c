@@ -6,7 +6,8 @@
 
 #define UART_THR 0 /* transmit holding register */
 #define UART_LSR 5 /* line status register */
-#define UART_LSR_THRE 0x20
+#define UART_LSR_THRE 0x20 /* transmit holding register empty */
+#define UART_LSR_TEMT 0x40 /* transmitter empty: the last bit is out */
 
 static u16 serial_port;
 
@@ -33,4 +34,13 @@ void serial_write(const char *s, size_t n)
 			serial_putc('\r');
 		serial_putc(s[i]);
 	}
+}
+
+void serial_flush(void)
+{
+	if (!serial_port)
+		return;
+	for (int i = 0; i < 100000; i++)
+		if (inb(serial_port + UART_LSR) & UART_LSR_TEMT)
+			break;
 }

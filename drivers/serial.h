@@ -6,5 +6,6 @@
 
 void serial_init(u16 port); /* 0 = no serial output */
 void serial_write(const char *s, size_t n);
+void serial_flush(void); /* wait until the last byte has left the UART */
 
 #endif

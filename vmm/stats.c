@@ -3,14 +3,33 @@
 #include "log.h"
 #include "lib.h"
 
-static u64 l1_counts[NV_EXIT_REASONS];
-static u64 l1_total;
+static u64 l1_counts[NV_EXIT_REASONS], l2_counts[NV_EXIT_REASONS];
+static u64 l1_total, l2_total, reflected, l0_for_reflected;
 
 void stats_count_l1(u32 reason)
 {
 	l1_total++;
 	if (reason < NV_EXIT_REASONS)
 		l1_counts[reason]++;
+}
+
+void stats_count_l2(u32 reason)
+{
+	l2_total++;
+	if (reason < NV_EXIT_REASONS)
+		l2_counts[reason]++;
+}
+
+void stats_count_reflected(void)
+{
+	reflected++;
+}
+
+/* An L1 exit while L1 handles a reflected L2 exit (its VMREADs, VMWRITEs,
+ * VMRESUME): what one reflected exit costs L0. */
+void stats_count_l0_for_reflected(void)
+{
+	l0_for_reflected++;
 }
 
 u64 stats_l1(u32 reason)
@@ -25,6 +44,10 @@ void stats_fill(struct nv_exit_stats *s)
 	s->nr_reasons = NV_EXIT_REASONS;
 	s->total_l1 = l1_total;
 	memcpy(s->l1, l1_counts, sizeof(l1_counts));
+	s->total_l2 = l2_total;
+	memcpy(s->l2, l2_counts, sizeof(l2_counts));
+	s->reflected_l2 = reflected;
+	s->l0_exits_for_reflected = l0_for_reflected;
 }
 
 void stats_print(void)
@@ -33,4 +56,11 @@ void stats_print(void)
 	for (u32 r = 0; r < NV_EXIT_REASONS; r++)
 		if (l1_counts[r])
 			pr_info("  %2u %-24s %10lu", r, arch_exit_reason_name(r), l1_counts[r]);
+	if (!l2_total)
+		return;
+	pr_info("exit statistics: %lu exits from L2, %lu reflected to L1, %lu L1 exits while handling them",
+		l2_total, reflected, l0_for_reflected);
+	for (u32 r = 0; r < NV_EXIT_REASONS; r++)
+		if (l2_counts[r])
+			pr_info("  %2u %-24s %10lu", r, arch_exit_reason_name(r), l2_counts[r]);
 }

@@ -27,6 +27,9 @@ bool vmm_gpa_is_guest_ram(u64 gpa, u64 size);
 
 /* Exit statistics (vmm/stats.c). */
 void stats_count_l1(u32 basic_reason);
+void stats_count_l2(u32 basic_reason);
+void stats_count_reflected(void);
+void stats_count_l0_for_reflected(void);
 u64 stats_l1(u32 basic_reason);
 void stats_fill(struct nv_exit_stats *s);
 void stats_print(void);

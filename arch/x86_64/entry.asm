@@ -5,7 +5,7 @@ default rel
 
 extern vmm_main
 extern vmx_exit_handler
-extern vmx_resume_failed
+extern vmx_entry_failed
 
 section .text
 
@@ -62,11 +62,14 @@ vmx_exit_stub:
 	mov rdi, rsp              ; struct guest_regs *
 	mov rsi, [rsp + 16 * 8]   ; struct vcpu *
 	call vmx_exit_handler     ; 16 pushes keep RSP 16-byte aligned
+.enter:
+	; eax != 0: VMLAUNCH the current VMCS (a fresh VMCS02), else VMRESUME.
+	test eax, eax
 	pop rax
 	pop rcx
 	pop rdx
 	pop rbx
-	add rsp, 8
+	lea rsp, [rsp + 8]        ; lea, not add: keep the flags of the test
 	pop rbp
 	pop rsi
 	pop rdi
@@ -78,11 +81,36 @@ vmx_exit_stub:
 	pop r13
 	pop r14
 	pop r15
+	jnz .launch
 	vmresume
-	; VMRESUME failed: report (does not return).
+	jmp .failed
+.launch:
+	vmlaunch
+.failed:
+	; VM entry failed (VMfailInvalid/VMfailValid): save the registers
+	; again and let C decide (a monitor bug for VMCS01; for VMCS02, L1's
+	; VMLAUNCH/VMRESUME fails). It returns the flag for the next try.
+	push r15
+	push r14
+	push r13
+	push r12
+	push r11
+	push r10
+	push r9
+	push r8
+	push rdi
+	push rsi
+	push rbp
+	push rbp
+	push rbx
+	push rdx
+	push rcx
+	push rax
 	pushfq
-	pop rdi
-	call vmx_resume_failed
-	ud2
+	pop rdx                   ; RFLAGS of the failed instruction
+	mov rdi, rsp
+	mov rsi, [rsp + 16 * 8]
+	call vmx_entry_failed
+	jmp .enter
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -84,13 +84,36 @@ static void deliver_pending_nmi(struct vcpu *v)
 	v->nmi_pending = false;
 }
 
-void vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
+/* u64 guest_cr0_visible/guest_cr4_visible: the guest's own bits where it
+ * owns them, the read shadow where the monitor does (SDM 25.6.6). */
+u64 guest_cr0_visible(void)
+{
+	u64 mask = vmcs_read(CR0_GUEST_HOST_MASK);
+	return (vmcs_read(GUEST_CR0) & ~mask) | (vmcs_read(CR0_READ_SHADOW) & mask);
+}
+
+u64 guest_cr4_visible(void)
+{
+	u64 mask = vmcs_read(CR4_GUEST_HOST_MASK);
+	return (vmcs_read(GUEST_CR4) & ~mask) | (vmcs_read(CR4_READ_SHADOW) & mask);
+}
+
+/* Returns nonzero when entry.asm must VMLAUNCH the current VMCS (a fresh
+ * VMCS02) instead of VMRESUME. */
+int vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
 {
 	v->regs = regs;
 	u32 raw = (u32)vmcs_read(VM_EXIT_REASON);
 	struct exit_reason_info info = exit_reason_decode(raw);
+	bool launch = false;
 
+	if (v->nested.in_l2) {
+		launch = nested_l2_exit(v, raw);
+		goto out;
+	}
 	stats_count_l1(info.basic);
+	if (v->nested.handling_reflected)
+		stats_count_l0_for_reflected();
 	if (info.entry_failure)
 		guest_report_and_stop("VM entry failed on guest state");
 
@@ -130,6 +153,10 @@ void vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
 		guest_skip_instruction();
 		break;
 	case EXIT_REASON_GETSEC:
+		/* The guest's CPU has no SMX: CR4.SMXE can't be set, so
+		 * GETSEC is #UD for it. */
+		guest_inject_exception(EXC_UD, false, 0);
+		break;
 	case EXIT_REASON_VMCLEAR:
 	case EXIT_REASON_VMLAUNCH:
 	case EXIT_REASON_VMPTRLD:
@@ -141,9 +168,7 @@ void vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
 	case EXIT_REASON_VMXON:
 	case EXIT_REASON_INVEPT:
 	case EXIT_REASON_INVVPID:
-		/* The guest sees a CPU without VMX (and SMX): these are
-		 * undefined opcodes for it. */
-		guest_inject_exception(EXC_UD, false, 0);
+		launch = nested_vmx_instruction(v, info.basic);
 		break;
 	case EXIT_REASON_TRIPLE_FAULT:
 		guest_report_and_stop("triple fault (shutdown)");
@@ -154,7 +179,32 @@ void vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
 	default:
 		guest_report_and_stop("unexpected VM exit");
 	}
+out:
 	if (v->nmi_pending)
 		deliver_pending_nmi(v);
 	v->regs = NULL;
+	return launch;
+}
+
+/* VMLAUNCH/VMRESUME in entry.asm failed (SDM 31.3: VMfailInvalid or
+ * VMfailValid). For VMCS01 that is a monitor bug. For VMCS02, L1's
+ * VMLAUNCH/VMRESUME fails with the error the CPU gave: nestvisor's own
+ * checks should have caught it, so it is logged as such. Returns the
+ * launch flag for the retry on VMCS01. */
+int vmx_entry_failed(struct guest_regs *regs, struct vcpu *v, u64 rflags)
+{
+	if (!v->nested.in_l2)
+		vmx_resume_failed(rflags);
+	u32 err = (rflags & RFLAGS_ZF) ? (u32)vmcs_read(VM_INSTRUCTION_ERROR) : VMXERR_ENTRY_INVALID_CONTROL;
+	pr_info("hardware refused VMCS02 (VM-instruction error %u): nestvisor's checks missed it", err);
+	v->regs = regs;
+	u64 pa = (u64)v->nested.vmcs02;
+	asm volatile("vmclear %0" : : "m"(pa) : "cc", "memory"); /* launch afresh next time */
+	v->nested.vmcs02_launched = false;
+	nested_vmcs01_load(v);
+	v->nested.cache->vm_instruction_error = err;
+	vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~0x8d5ULL) | RFLAGS_ZF);
+	guest_skip_instruction();
+	v->regs = NULL;
+	return 0;
 }

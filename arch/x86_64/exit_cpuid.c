@@ -10,7 +10,7 @@ void exit_cpuid(struct vcpu *v)
 	struct guest_regs *g = v->regs;
 	u32 leaf = (u32)g->gpr[GPR_RAX], subleaf = (u32)g->gpr[GPR_RCX];
 	struct cpuid_regs r;
-	struct cpuid_policy p = { .expose_vmx = false, .guest_cr4 = vmcs_read(GUEST_CR4) };
+	struct cpuid_policy p = { .expose_vmx = v->nested.enabled, .guest_cr4 = guest_cr4_visible() };
 
 	cpuid_count(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx);
 	cpuid_policy_apply(leaf, subleaf, &r, &p);

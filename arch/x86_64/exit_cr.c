@@ -17,12 +17,15 @@ static void gp(void)
 /* MOV to CR0 (SDM Vol. 2, MOV - Move to/from Control Registers: #GP(0) if
  * setting a reserved bit, PG without PE, or NW without CD; and SDM 10.8.5
  * for entering/leaving IA-32e mode with EFER.LME). */
-static void mov_to_cr0(u64 val)
+static void mov_to_cr0(struct vcpu *v, u64 val)
 {
 	u64 old = vmcs_read(CR0_READ_SHADOW);
 	u64 efer = vmcs_read(GUEST_IA32_EFER);
 
 	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+		return gp();
+	/* In VMX operation L1 may not clear the bits VMX fixes (SDM 24.8). */
+	if (v->nested.vmxon && (val & vmx_caps.cr0_fixed0) != vmx_caps.cr0_fixed0)
 		return gp();
 	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
 		if (!(vmcs_read(GUEST_CR4) & CR4_PAE))
@@ -41,15 +44,18 @@ static void mov_to_cr0(u64 val)
 	guest_skip_instruction();
 }
 
-/* MOV to CR4: the guest's CPU has no VMX, so CR4.VMXE is a reserved bit
- * for it (#GP); other bits VMX forbids are reserved as well. */
-static void mov_to_cr4(u64 val)
+/* MOV to CR4. CR4.VMXE is L1's to set when VT-x is offered (the real bit
+ * stays set for L0), a reserved bit (#GP) when not; in VMX operation L1
+ * may not clear it (SDM 24.8). Bits VMX forbids are reserved. */
+static void mov_to_cr4(struct vcpu *v, u64 val)
 {
 	u64 mask = vmcs_read(CR4_GUEST_HOST_MASK);
 
 	if (val & mask & ~vmx_caps.cr4_fixed0)
 		return gp();
-	if (val & CR4_VMXE)
+	if ((val & CR4_VMXE) && !v->nested.enabled)
+		return gp();
+	if (!(val & CR4_VMXE) && v->nested.vmxon)
 		return gp();
 	vmcs_write(CR4_READ_SHADOW, val);
 	vmcs_write(GUEST_CR4, (val & ~mask) | (vmcs_read(GUEST_CR4) & mask));
@@ -63,15 +69,15 @@ void exit_cr_access(struct vcpu *v)
 	switch (a.type) {
 	case CR_ACCESS_MOV_TO:
 		if (a.cr == 0)
-			return mov_to_cr0(guest_gpr_read(v, a.gpr));
+			return mov_to_cr0(v, guest_gpr_read(v, a.gpr));
 		if (a.cr == 4)
-			return mov_to_cr4(guest_gpr_read(v, a.gpr));
+			return mov_to_cr4(v, guest_gpr_read(v, a.gpr));
 		break;
 	case CR_ACCESS_LMSW: {
 		/* LMSW loads CR0[3:0] but cannot clear PE (SDM Vol. 2, LMSW). */
 		u64 cr0 = vmcs_read(CR0_READ_SHADOW);
 		u64 src = a.lmsw_source_data & 0xf;
-		return mov_to_cr0((cr0 & ~0xeULL) | src | (cr0 & CR0_PE));
+		return mov_to_cr0(v, (cr0 & ~0xeULL) | src | (cr0 & CR0_PE));
 	}
 	case CR_ACCESS_CLTS:
 		vmcs_write(CR0_READ_SHADOW, vmcs_read(CR0_READ_SHADOW) & ~CR0_TS);

@@ -5,7 +5,6 @@
 #include <cpu.h>
 #include <msr_policy.h>
 
-static const struct msr_policy policy = { .expose_vmx = false };
 
 /* RDMSR/WRMSR at CPL > 0 raise #GP before any VM exit (SDM 26.1.1), so
  * the guest here is at CPL 0. */
@@ -14,7 +13,11 @@ void exit_rdmsr(struct vcpu *v)
 	struct guest_regs *g = v->regs;
 	u32 msr = (u32)g->gpr[GPR_RCX];
 	u64 value = 0;
+	struct msr_policy policy = { .expose_vmx = v->nested.enabled };
 
+	/* L1's VMX capability MSRs describe what nestvisor emulates. */
+	if (nested_rdmsr(v, msr, &value))
+		goto done;
 	switch (msr_policy_rdmsr(msr, &policy, &value)) {
 	case MSR_EMULATE:
 		break;
@@ -27,6 +30,7 @@ void exit_rdmsr(struct vcpu *v)
 		guest_inject_exception(EXC_GP, true, 0);
 		return;
 	}
+done:
 	g->gpr[GPR_RAX] = (u32)value;
 	g->gpr[GPR_RDX] = value >> 32;
 	guest_skip_instruction();
@@ -37,6 +41,7 @@ void exit_wrmsr(struct vcpu *v)
 	struct guest_regs *g = v->regs;
 	u32 msr = (u32)g->gpr[GPR_RCX];
 	u64 value = (g->gpr[GPR_RDX] << 32) | (u32)g->gpr[GPR_RAX];
+	struct msr_policy policy = { .expose_vmx = v->nested.enabled };
 
 	switch (msr_policy_wrmsr(msr, value, &policy)) {
 	case MSR_EMULATE:

@@ -114,7 +114,7 @@ static void guest_state_from_cpu(const struct nv_bootinfo *bi, u64 cr0_orig, u64
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL); /* SDM 27.3.1.5: no shadow VMCS */
 }
 
-static void host_state_setup(struct vcpu *v)
+void vmcs_host_state_write(struct vcpu *v)
 {
 	vmcs_write(HOST_CR0, read_cr0());
 	vmcs_write(HOST_CR3, host_state.cr3);
@@ -218,7 +218,7 @@ int vmcs01_setup(struct vcpu *v, const struct nv_bootinfo *bi)
 	int err = controls_setup(v, bi);
 	if (err)
 		return err;
-	host_state_setup(v);
+	vmcs_host_state_write(v);
 	guest_state_from_cpu(bi, v->boot_cr0, v->boot_cr4);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <vmm.h>
 #include <log.h>
 #include <lib.h>
+#include <serial.h>
 
 struct vmx_caps vmx_caps;
 struct vcpu boot_vcpu;
@@ -170,7 +171,7 @@ int arch_init(struct nv_bootinfo *bi)
 	v->boot_cr4 = cr4_before & ~CR4_VMXE;
 	if ((err = vmx_on(v)))
 		goto fail_cr4;
-	if ((err = vmcs01_setup(v, bi))) {
+	if (((bi->flags & NV_BOOT_NESTED) && (err = nested_init(v))) || (err = vmcs01_setup(v, bi))) {
 		asm volatile("vmxoff" ::: "cc");
 		goto fail_cr4;
 	}
@@ -206,6 +207,7 @@ void vmx_resume_failed(u64 rflags)
  * port 0x8900. On other machines neither port does anything. */
 void arch_emulator_exit(u32 status)
 {
+	serial_flush(); /* the emulator quits at once: let the log out first */
 	outb(NV_DEBUG_EXIT_PORT, (u8)status);
 	for (const char *s = "Shutdown"; *s; s++)
 		outb(0x8900, (u8)*s);

@@ -74,6 +74,7 @@ struct nv_efi_table {
 };
 
 #define NV_BOOT_DEBUG_EXIT BIT(0) /* guest may end the run through port 0xf4 */
+#define NV_BOOT_NESTED BIT(1)     /* offer VT-x to the guest (nested VMX) */
 
 /* Result codes, negative on failure (monitor_entry's return value). */
 #define NV_OK 0

@@ -259,6 +259,11 @@
 #define VM_ENTRY_LOAD_IA32_PAT          (1U << 14)
 #define VM_ENTRY_LOAD_IA32_EFER         (1U << 15)
 
+/* --- IA32_VMX_MISC (SDM A.6) ------------------------------------------- */
+#define VMX_MISC_STORE_LMA              (1U << 5)
+#define VMX_MISC_ACTIVITY_HLT           (1U << 6)
+#define VMX_MISC_VMWRITE_ANY_FIELD      (1U << 29)
+
 /* --- Guest interruptibility state (SDM 25.4.2, Table 25-3) -------------- */
 #define GUEST_INTR_STATE_STI            (1U << 0)
 #define GUEST_INTR_STATE_MOV_SS         (1U << 1)

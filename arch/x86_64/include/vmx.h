@@ -6,6 +6,7 @@
 #include <nestvisor/bootinfo.h>
 #include "ept.h"
 #include "vmx_caps.h"
+#include <nested/nested.h>
 
 /* General registers as entry.asm saves them on VM exit: the SDM's register
  * numbering (0 = RAX, 1 = RCX, ... 15 = R15), so exit qualifications and
@@ -37,6 +38,7 @@ struct vcpu {
 	bool nmi_pending;        /* an NMI arrived while the monitor ran */
 	u32 monitor_access_logs; /* rate limit for those log lines */
 	u64 boot_cr0, boot_cr4;  /* the firmware's CR0/CR4 before VMXON */
+	struct nested_vcpu nested; /* L1 as a hypervisor (arch/x86_64/nested/) */
 };
 extern struct vcpu boot_vcpu;
 
@@ -53,6 +55,7 @@ int ept_setup(struct vcpu *v, const struct nv_bootinfo *bi);
 u64 phys_limit(const struct nv_bootinfo *bi);
 void ept_invalidate(struct vcpu *v);
 void vmx_exit_stub(void);
+void vmx_resume_failed(u64 rflags) __attribute__((noreturn));
 
 /* Host environment (host.c): GDT, TSS, IDT and page tables. */
 struct host_state {
@@ -68,6 +71,9 @@ void guest_inject_exception(u8 vector, bool has_error, u32 error);
 u64 guest_gpr_read(struct vcpu *v, u8 gpr);
 void guest_gpr_write(struct vcpu *v, u8 gpr, u64 value);
 int guest_cpl(void);
+u64 guest_cr0_visible(void); /* CR0/CR4 as the guest reads them */
+u64 guest_cr4_visible(void);
+void vmcs_host_state_write(struct vcpu *v);
 void guest_report_and_stop(const char *why) __attribute__((noreturn));
 
 void exit_cpuid(struct vcpu *v);

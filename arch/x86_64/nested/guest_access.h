@@ -1,0 +1,33 @@
+/* How the nested code reaches L1: its registers and memory operands as a
+ * VMX instruction named them, its memory by linear and physical address,
+ * and the exceptions an access raises (injected into L1). */
+#ifndef NESTVISOR_GUEST_ACCESS_H
+#define NESTVISOR_GUEST_ACCESS_H
+
+#include <nestvisor/types.h>
+
+struct vcpu;
+
+/* The memory operand of the VMX instruction that exited (from the
+ * instruction-information field and exit qualification). On a fault the
+ * exception is injected into L1 and -1 returned. */
+int nested_mem_operand(struct vcpu *v, u32 size, bool write, u64 *linear);
+
+/* Read/write L1 memory at a linear address through L1's paging; a fault
+ * (#PF, or an address the monitor refuses) is injected, -1 returned. */
+int nested_read_linear(struct vcpu *v, u64 linear, void *buf, u32 len);
+int nested_write_linear(struct vcpu *v, u64 linear, const void *buf, u32 len);
+
+/* A guest-physical range L1 may hand the monitor (a VMXON region, a
+ * VMCS12, a bitmap): guest RAM, inside the physical-address width, not the
+ * monitor's memory, not MMIO. */
+bool nested_gpa_valid(u64 gpa, u64 len);
+void *nested_gpa_ptr(u64 gpa); /* only after nested_gpa_valid() */
+
+/* L1's physical-address width (CPUID.80000008H:EAX[7:0]). */
+u32 nested_maxphyaddr(void);
+
+/* 64-bit mode: IA32_EFER.LMA and CS.L (SDM 2.2.1). */
+bool guest_in_64bit_mode(void);
+
+#endif

@@ -1,0 +1,59 @@
+/* Nested VMX: the state L0 keeps for an L1 hypervisor, and the entry
+ * points the exit dispatcher calls. How it fits together: docs/nested.md. */
+#ifndef NESTVISOR_NESTED_H
+#define NESTVISOR_NESTED_H
+
+#include <nestvisor/types.h>
+#include <nested/caps.h>
+#include <nested/vmcs12.h>
+
+#define VMCS12_INVALID_PTR (~0ULL) /* "current-VMCS pointer is not valid" */
+
+struct vcpu;
+
+struct nested_vcpu {
+	bool enabled;          /* VT-x is offered to the guest at all */
+	struct nested_caps caps; /* the capability MSRs L1 reads */
+
+	bool vmxon;            /* L1 is in VMX operation */
+	u64 vmxon_ptr;         /* L1's VMXON region (guest-physical) */
+	u64 current_ptr;       /* L1's current VMCS (guest-physical) or invalid */
+	struct vmcs12 *cache;  /* the monitor's copy of the current VMCS12 */
+
+	bool in_l2;            /* VMCS02 is the current hardware VMCS */
+	void *vmcs02;          /* the hardware VMCS L2 runs with */
+	bool vmcs02_launched;
+	u8 *msr_bitmap02;      /* L1's MSR bitmap merged with L0's */
+	u8 *io_bitmap02_a, *io_bitmap02_b;
+
+	bool handling_reflected; /* L1 runs its handler for a reflected exit */
+};
+
+/* Set up at boot: computes the capabilities, allocates VMCS02 and pages. */
+int nested_init(struct vcpu *v);
+
+/* Exits from L1 executing a VMX instruction. Each returns true when the
+ * exit handler must VMLAUNCH (rather than VMRESUME) the now-current VMCS. */
+bool nested_vmx_instruction(struct vcpu *v, u32 reason);
+
+/* An exit while L2 ran. Returns true to VMLAUNCH, as above. */
+bool nested_l2_exit(struct vcpu *v, u32 raw_reason);
+
+/* Between the nested files (nested_entry.c, nested_exit.c, vmcs02.c). */
+bool nested_vmentry(struct vcpu *v, bool launch);
+void nested_entry_failure_exit(struct vcpu *v, u32 reason, u64 qual);
+int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad);
+int nested_vmcs02_load(struct vcpu *v);
+void nested_vmcs01_load(struct vcpu *v);
+const u32 *nested_guest_fields(u32 *count);
+
+#ifndef NESTED_CAP
+#define NESTED_CAP(msr) ((msr) - 0x480) /* index into nested_caps.msr[] */
+#endif
+
+/* L1's view of IA32_FEATURE_CONTROL and the VMX MSRs, and of CR0/CR4 bits
+ * that VMX operation fixes (exit_msr.c, exit_cr.c). */
+bool nested_rdmsr(struct vcpu *v, u32 msr, u64 *value);
+u64 nested_cr0_fixed_mask(const struct vcpu *v);
+
+#endif

@@ -1,0 +1,115 @@
+/* VMLAUNCH and VMRESUME executed by L1: the checks of SDM 27.1-27.4 on
+ * VMCS12, then L2 runs on VMCS02. */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <msr.h>
+#include <exit_reason.h>
+#include <nested/nested.h>
+#include <nested/guest_access.h>
+#include <nested/entry_checks.h>
+#include <nested/vmcs12.h>
+#include <vmm.h>
+#include <log.h>
+#include <lib.h>
+
+#define RFLAGS_VMX_RESULT (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+
+static void fail_valid(struct nested_vcpu *n, u32 error)
+{
+	n->cache->vm_instruction_error = error;
+	vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT) | RFLAGS_ZF);
+	guest_skip_instruction();
+}
+
+/* Addresses in VMCS12 that L0 hands to the hardware or reads for L1 must
+ * be L1's RAM, never the monitor's: nestvisor refuses them as invalid
+ * control fields (VMfailValid 7), the check hardware makes for addresses
+ * beyond the physical-address width (SDM 27.2.1.1). */
+static const char *check_addresses(const struct vmcs12 *c)
+{
+	u32 proc = c->cpu_based_vm_exec_control;
+	if ((proc & CPU_BASED_USE_MSR_BITMAPS) && !nested_gpa_valid(c->msr_bitmap, PAGE_SIZE))
+		return "MSR-bitmap address is not L1 RAM";
+	if ((proc & CPU_BASED_USE_IO_BITMAPS) && !(proc & CPU_BASED_UNCOND_IO_EXITING) &&
+	    (!nested_gpa_valid(c->io_bitmap_a, PAGE_SIZE) || !nested_gpa_valid(c->io_bitmap_b, PAGE_SIZE)))
+		return "I/O-bitmap address is not L1 RAM";
+	if ((proc & CPU_BASED_TPR_SHADOW) && !nested_gpa_valid(c->virtual_apic_page_addr, PAGE_SIZE))
+		return "virtual-APIC address is not L1 RAM";
+	const struct { u32 count; u64 addr; const char *what; } lists[] = {
+		{ c->vm_exit_msr_store_count, c->vm_exit_msr_store_addr, "VM-exit MSR-store list is not L1 RAM" },
+		{ c->vm_exit_msr_load_count, c->vm_exit_msr_load_addr, "VM-exit MSR-load list is not L1 RAM" },
+		{ c->vm_entry_msr_load_count, c->vm_entry_msr_load_addr, "VM-entry MSR-load list is not L1 RAM" },
+	};
+	for (u32 i = 0; i < ARRAY_SIZE(lists); i++)
+		if (lists[i].count && !nested_gpa_valid(lists[i].addr, (u64)lists[i].count * 16))
+			return lists[i].what;
+	return NULL;
+}
+
+bool nested_vmentry(struct vcpu *v, bool launch)
+{
+	struct nested_vcpu *n = &v->nested;
+
+	/* SDM 27.1 "Basic VM-Entry Checks" (after #UD/#GP, done by the caller). */
+	if (n->current_ptr == VMCS12_INVALID_PTR) {
+		vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT) | RFLAGS_CF);
+		guest_skip_instruction();
+		return false;
+	}
+	struct vmcs12 *c = n->cache;
+	if (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
+		fail_valid(n, VMXERR_ENTRY_MOV_SS_BLOCKING);
+		return false;
+	}
+	if (launch && c->launch_state != VMCS12_STATE_CLEAR) {
+		fail_valid(n, VMXERR_VMLAUNCH_NONCLEAR);
+		return false;
+	}
+	if (!launch && c->launch_state != VMCS12_STATE_LAUNCHED) {
+		fail_valid(n, VMXERR_VMRESUME_NONLAUNCHED);
+		return false;
+	}
+
+	/* SDM 27.2-27.3: controls, host state, guest state. */
+	struct l1_facts facts = { .maxphyaddr = nested_maxphyaddr(), .l1_long_mode = guest_in_64bit_mode() };
+	struct entry_check_result r = nested_check_vmentry(c, &n->caps, &facts);
+	if (r.kind == ENTRY_OK) {
+		const char *bad = check_addresses(c);
+		if (bad) {
+			r.kind = ENTRY_VMFAIL;
+			r.vm_instruction_error = VMXERR_ENTRY_INVALID_CONTROL;
+			r.rule = bad;
+		}
+	}
+	if (r.kind == ENTRY_VMFAIL) {
+		pr_info("nested VM entry refused (VMfailValid %u): %s", r.vm_instruction_error, r.rule);
+		fail_valid(n, r.vm_instruction_error);
+		return false;
+	}
+	if (r.kind == ENTRY_FAIL_EXIT) {
+		pr_info("nested VM entry failed (exit reason %x, qualification %lx): %s", r.exit_reason,
+			r.exit_qualification, r.rule);
+		nested_entry_failure_exit(v, r.exit_reason, r.exit_qualification);
+		return false;
+	}
+
+	/* SDM 27.4 "Loading MSRs": the VM-entry MSR-load list. */
+	u32 bad_index;
+	if (nested_msr_list_load(v, c->vm_entry_msr_load_addr, c->vm_entry_msr_load_count, &bad_index)) {
+		pr_info("nested VM entry failed: VM-entry MSR-load entry %u", bad_index);
+		nested_entry_failure_exit(v, EXIT_REASON_ENTRY_FAIL_MSR_LOADING | EXIT_REASON_ENTRY_FAIL,
+					  bad_index);
+		return false;
+	}
+
+	c->launch_state = VMCS12_STATE_LAUNCHED;
+	n->handling_reflected = false;
+	/* Event injection is consumed by this entry (SDM 28.2: the valid bit
+	 * of the VM-entry interruption information is cleared on VM exit). */
+	nested_vmcs02_load(v);
+	c->vm_entry_intr_info_field &= ~INTR_INFO_VALID;
+	bool do_launch = !n->vmcs02_launched;
+	n->vmcs02_launched = true;
+	return do_launch;
+}

@@ -1,0 +1,306 @@
+/* Exits while L2 runs: reflected to L1 when L1's VMCS12 asks for them
+ * (reflect.c decides), handled by L0 otherwise. A reflected exit does
+ * what the hardware does on a VM exit (SDM chapter 28): save L2's state
+ * and the exit information into VMCS12, then load L1's host state. */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <msr.h>
+#include <msr_policy.h>
+#include <exit_reason.h>
+#include <nested/nested.h>
+#include <nested/guest_access.h>
+#include <nested/reflect.h>
+#include <nested/vmcs12.h>
+#include <vmm.h>
+#include <log.h>
+#include <lib.h>
+
+struct msr_entry {
+	u32 index, reserved;
+	u64 value;
+};
+_Static_assert(sizeof(struct msr_entry) == 16, "SDM 25.7.2 MSR-list entry");
+
+static const struct msr_policy l1_msr_policy = { .expose_vmx = true };
+
+/* SDM 27.4 and 28.6 "Loading MSRs": each entry as WRMSR would, with the
+ * MSRs the SDM forbids there refused. Returns the 1-based index of a
+ * failing entry in *bad (0 on success). */
+int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
+{
+	(void)v;
+	const struct msr_entry *e = count ? nested_gpa_ptr(gpa) : NULL;
+	for (u32 i = 0; i < count; i++) {
+		u32 msr = e[i].index;
+		*bad = i + 1;
+		if (e[i].reserved || msr == MSR_IA32_FS_BASE || msr == MSR_IA32_GS_BASE ||
+		    (msr >> 8) == 0x8 /* x2APIC range 800H-8FFH */ ||
+		    msr == MSR_IA32_SMM_MONITOR_CTL)
+			return -1;
+		switch (msr_policy_wrmsr(msr, e[i].value, &l1_msr_policy)) {
+		case MSR_EMULATE:
+			break;
+		case MSR_PASSTHROUGH:
+			if (wrmsr_safe(msr, e[i].value) == 0)
+				break;
+			return -1;
+		case MSR_INJECT_GP:
+			return -1;
+		}
+	}
+	*bad = 0;
+	return 0;
+}
+
+/* SDM 28.4 "Saving MSRs". */
+static int msr_list_store(u64 gpa, u32 count)
+{
+	struct msr_entry *e = count ? nested_gpa_ptr(gpa) : NULL;
+	for (u32 i = 0; i < count; i++) {
+		u64 value;
+		if (e[i].reserved || (e[i].index >> 8) == 0x8)
+			return -1;
+		if (msr_policy_rdmsr(e[i].index, &l1_msr_policy, &value) == MSR_INJECT_GP)
+			return -1;
+		if (msr_policy_rdmsr(e[i].index, &l1_msr_policy, &value) == MSR_PASSTHROUGH &&
+		    rdmsr_safe(e[i].index, &value))
+			return -1;
+		e[i].value = value;
+	}
+	return 0;
+}
+
+/* A VMX abort (SDM 28.7): L1's VM exit cannot complete. The abort
+ * indicator goes to VMCS12 and the logical processor would shut down:
+ * nestvisor reports it and stops L1. */
+static void vmx_abort(struct vcpu *v, u32 indicator)
+{
+	struct nested_vcpu *n = &v->nested;
+	n->cache->abort = indicator;
+	memcpy(nested_gpa_ptr(n->current_ptr), n->cache, sizeof(struct vmcs12));
+	guest_report_and_stop("VMX abort while loading L1's host state");
+}
+
+/* SDM 28.5 "Loading Host State": VMCS12's host-state area becomes L1's
+ * state, written into VMCS01 (the current VMCS after this). */
+static void load_l1_host_state(struct vcpu *v, const struct vmcs12 *c)
+{
+	bool lm = c->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
+
+	nested_vmcs01_load(v);
+	vmcs_write(CR0_READ_SHADOW, c->host_cr0);
+	vmcs_write(CR4_READ_SHADOW, c->host_cr4);
+	vmcs_write(GUEST_CR0, c->host_cr0 | (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG)) | CR0_PE | CR0_PG);
+	vmcs_write(GUEST_CR3, c->host_cr3);
+	vmcs_write(GUEST_CR4, c->host_cr4 | vmx_caps.cr4_fixed0);
+	vmcs_write(GUEST_DR7, 0x400);
+	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(GUEST_SYSENTER_CS, c->host_ia32_sysenter_cs);
+	vmcs_write(GUEST_SYSENTER_ESP, c->host_ia32_sysenter_esp);
+	vmcs_write(GUEST_SYSENTER_EIP, c->host_ia32_sysenter_eip);
+
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	if (c->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER)
+		efer = c->host_ia32_efer;
+	else
+		efer = (efer & ~(EFER_LMA | EFER_LME)) | (lm ? EFER_LMA | EFER_LME : 0);
+	vmcs_write(GUEST_IA32_EFER, efer);
+	u64 entry = vmcs_read(VM_ENTRY_CONTROLS) & ~(u64)VM_ENTRY_IA32E_MODE;
+	vmcs_write(VM_ENTRY_CONTROLS, entry | (lm ? VM_ENTRY_IA32E_MODE : 0));
+	if (c->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT)
+		vmcs_write(GUEST_IA32_PAT, c->host_ia32_pat);
+
+	/* CS: 64-bit (or 32-bit) code, DPL 0, flat; data segments flat
+	 * read/write, unusable if null (SDM 28.5.2). */
+	u32 code_ar = 0xb | VMX_AR_S | VMX_AR_P | VMX_AR_G | (lm ? VMX_AR_L : VMX_AR_DB);
+	u32 data_ar = 0x3 | VMX_AR_S | VMX_AR_P | VMX_AR_G | VMX_AR_DB;
+	vmcs_write(GUEST_CS_SELECTOR, c->host_cs_selector);
+	vmcs_write(GUEST_CS_BASE, 0);
+	vmcs_write(GUEST_CS_LIMIT, 0xffffffff);
+	vmcs_write(GUEST_CS_AR_BYTES, code_ar);
+	const struct { u32 sel_field; u16 sel; u64 base; } data[] = {
+		{ GUEST_ES_SELECTOR, c->host_es_selector, 0 },
+		{ GUEST_SS_SELECTOR, c->host_ss_selector, 0 },
+		{ GUEST_DS_SELECTOR, c->host_ds_selector, 0 },
+		{ GUEST_FS_SELECTOR, c->host_fs_selector, c->host_fs_base },
+		{ GUEST_GS_SELECTOR, c->host_gs_selector, c->host_gs_base },
+	};
+	for (u32 i = 0; i < ARRAY_SIZE(data); i++) {
+		u32 k = (data[i].sel_field - GUEST_ES_SELECTOR) / 2;
+		vmcs_write(data[i].sel_field, data[i].sel);
+		vmcs_write(GUEST_ES_BASE + 2 * k, data[i].base);
+		vmcs_write(GUEST_ES_LIMIT + 2 * k, 0xffffffff);
+		/* SS stays usable when null in 64-bit mode; others don't. */
+		bool unusable = data[i].sel == 0 && data[i].sel_field != GUEST_SS_SELECTOR;
+		vmcs_write(GUEST_ES_AR_BYTES + 2 * k, unusable ? VMX_AR_UNUSABLE : data_ar);
+	}
+	vmcs_write(GUEST_TR_SELECTOR, c->host_tr_selector);
+	vmcs_write(GUEST_TR_BASE, c->host_tr_base);
+	vmcs_write(GUEST_TR_LIMIT, 0x67);
+	vmcs_write(GUEST_TR_AR_BYTES, VMX_AR_TYPE_BUSY_64_TSS | VMX_AR_P);
+	vmcs_write(GUEST_LDTR_SELECTOR, 0);
+	vmcs_write(GUEST_LDTR_AR_BYTES, VMX_AR_UNUSABLE);
+	vmcs_write(GUEST_GDTR_BASE, c->host_gdtr_base);
+	vmcs_write(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_write(GUEST_IDTR_BASE, c->host_idtr_base);
+	vmcs_write(GUEST_IDTR_LIMIT, 0xffff);
+
+	vmcs_write(GUEST_RIP, c->host_rip);
+	vmcs_write(GUEST_RSP, c->host_rsp);
+	vmcs_write(GUEST_RFLAGS, RFLAGS_FIXED);
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write(GUEST_ACTIVITY_STATE, 0);
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+
+	u32 bad;
+	if (nested_msr_list_load(v, c->vm_exit_msr_load_addr, c->vm_exit_msr_load_count, &bad))
+		vmx_abort(v, 4); /* "There was a failure on loading host MSRs" */
+}
+
+/* SDM 28.2-28.3: L2's state and the exit information into VMCS12, read
+ * from VMCS02 (still current). */
+static void save_l2_state(struct vcpu *v, struct vmcs12 *c, u32 reason, u64 qual)
+{
+	u32 count;
+	const u32 *f = nested_guest_fields(&count);
+	for (u32 i = 0; i < count; i++)
+		vmcs12_set(c, f[i], vmcs_read(f[i]));
+	c->guest_cr0 = vmcs_read(GUEST_CR0);
+	c->guest_cr4 = vmcs_read(GUEST_CR4);
+	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	if (c->vm_exit_controls & VM_EXIT_SAVE_IA32_EFER)
+		c->guest_ia32_efer = efer;
+	if (c->vm_exit_controls & VM_EXIT_SAVE_IA32_PAT)
+		c->guest_ia32_pat = vmcs_read(GUEST_IA32_PAT);
+	if (c->vm_exit_controls & VM_EXIT_SAVE_DEBUG_CONTROLS) {
+		c->guest_dr7 = vmcs_read(GUEST_DR7);
+		c->guest_ia32_debugctl = vmcs_read(GUEST_IA32_DEBUGCTL);
+	}
+	/* "IA-32e mode guest" takes EFER.LMA (SDM 28.2, IA32_VMX_MISC bit 5). */
+	c->vm_entry_controls = (c->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
+			       ((efer & EFER_LMA) ? VM_ENTRY_IA32E_MODE : 0);
+
+	c->vm_exit_reason = reason;
+	c->exit_qualification = qual;
+	c->guest_linear_address = vmcs_read(GUEST_LINEAR_ADDRESS);
+	c->vm_exit_intr_info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
+	c->vm_exit_intr_error_code = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	c->idt_vectoring_info_field = (u32)vmcs_read(IDT_VECTORING_INFO_FIELD);
+	c->idt_vectoring_error_code = (u32)vmcs_read(IDT_VECTORING_ERROR_CODE);
+	c->vm_exit_instruction_len = (u32)vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	c->vmx_instruction_info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+	c->io_rcx = vmcs_read(IO_RCX);
+	c->io_rsi = vmcs_read(IO_RSI);
+	c->io_rdi = vmcs_read(IO_RDI);
+	c->io_rip = vmcs_read(IO_RIP);
+	(void)v;
+}
+
+/* A VM-entry failure that L1 sees as a VM exit (SDM 27.8): no guest state
+ * is saved; the exit reason has bit 31 set; L1's host state is loaded. */
+void nested_entry_failure_exit(struct vcpu *v, u32 reason, u64 qual)
+{
+	struct vmcs12 *c = v->nested.cache;
+	c->vm_exit_reason = reason | EXIT_REASON_ENTRY_FAIL;
+	c->exit_qualification = qual;
+	c->vm_entry_intr_info_field &= ~INTR_INFO_VALID;
+	if (v->nested.in_l2)
+		nested_vmcs01_load(v);
+	load_l1_host_state(v, c);
+}
+
+/* Reflect the current L2 exit to L1. */
+static void reflect(struct vcpu *v, u32 reason, u64 qual)
+{
+	struct vmcs12 *c = v->nested.cache;
+	save_l2_state(v, c, reason, qual);
+	if (msr_list_store(c->vm_exit_msr_store_addr, c->vm_exit_msr_store_count))
+		return vmx_abort(v, 2); /* "failure saving guest MSRs" */
+	stats_count_reflected();
+	v->nested.handling_reflected = true;
+	load_l1_host_state(v, c);
+}
+
+static int read_phys(void *ctx, u64 gpa, void *buf, u32 len)
+{
+	(void)ctx;
+	if (!nested_gpa_valid(gpa, len))
+		return -1;
+	memcpy(buf, nested_gpa_ptr(gpa), len);
+	return 0;
+}
+
+/* When L0 handles an exit that interrupted event delivery into L2, the
+ * event is delivered again on the next entry (SDM 28.2.4). */
+static void reinject_idt_vectoring(void)
+{
+	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO_FIELD);
+	if (!(idt & INTR_INFO_VALID))
+		return;
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, idt & ~INTR_INFO_NMI_UNBLOCKING);
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(IDT_VECTORING_ERROR_CODE));
+	vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+}
+
+bool nested_l2_exit(struct vcpu *v, u32 raw)
+{
+	struct nested_vcpu *n = &v->nested;
+	struct exit_reason_info info = exit_reason_decode(raw);
+	u64 qual = vmcs_read(EXIT_QUALIFICATION);
+
+	stats_count_l2(info.basic);
+	if (info.entry_failure) {
+		/* VMCS02 passed nestvisor's checks but not the CPU's: tell L1
+		 * its entry failed rather than crash. */
+		pr_info("hardware refused VMCS02 (exit reason %x, qualification %lx)", raw, qual);
+		nested_entry_failure_exit(v, raw & ~EXIT_REASON_ENTRY_FAIL, qual);
+		return false;
+	}
+
+	struct l2_exit e = {
+		.reason = info.basic, .qualification = qual,
+		.intr_info = (u32)vmcs_read(VM_EXIT_INTR_INFO),
+		.intr_error = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE),
+		.msr = (u32)v->regs->gpr[GPR_RCX],
+	};
+	if (info.basic == EXIT_REASON_CR_ACCESS) {
+		struct cr_access a = cr_access_decode(qual);
+		e.cr_value = guest_gpr_read(v, a.gpr);
+	}
+	struct reflect_ctx rc = { .v12 = n->cache, .read_phys = read_phys, .ctx = NULL };
+	if (nested_exit_to_l1(&rc, &e)) {
+		reflect(v, raw, qual);
+		return false;
+	}
+
+	/* L0's own: what L0 intercepts for itself while L2 runs. */
+	reinject_idt_vectoring();
+	switch (info.basic) {
+	case EXIT_REASON_EPT_VIOLATION:
+		exit_ept_violation(v);
+		break;
+	case EXIT_REASON_EPT_MISCONFIG:
+		panic("EPT misconfiguration at GPA %lx while L2 ran", vmcs_read(GUEST_PHYSICAL_ADDRESS));
+	case EXIT_REASON_IO_INSTRUCTION:
+		exit_io(v);
+		break;
+	case EXIT_REASON_RDMSR:
+		exit_rdmsr(v);
+		break;
+	case EXIT_REASON_WRMSR:
+		exit_wrmsr(v);
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		/* L1 did not ask for it, so the write only touched bits VMX
+		 * fixes (L0's part of the mask): #GP, as for L1 itself. */
+		guest_inject_exception(EXC_GP, true, 0);
+		break;
+	default:
+		/* Anything else belongs to L1 whatever its controls say. */
+		reflect(v, raw, qual);
+		return false;
+	}
+	return false;
+}

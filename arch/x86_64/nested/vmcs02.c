@@ -1,0 +1,192 @@
+/* VMCS02: the hardware VMCS L2 runs with, built at every nested VM entry
+ * from VMCS12 (what L1 asked for) and VMCS01 (what L0 must keep):
+ *  - guest state: VMCS12's, as L1 wrote it;
+ *  - host state: L0's own (every L2 exit comes to L0 first);
+ *  - controls: L1's, plus what L0 needs: its EPT (L1 has none, so L2's
+ *    guest-physical addresses are L1's, which EPT01 maps), its MSR and I/O
+ *    intercepts merged into L1's bitmaps, its CR0/CR4 fixed bits. */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <msr.h>
+#include <msr_policy.h>
+#include <nested/nested.h>
+#include <nested/guest_access.h>
+#include <nested/vmcs12.h>
+#include <vmm.h>
+#include <log.h>
+#include <lib.h>
+
+/* Guest-state fields VMCS02 takes from VMCS12 as they are (SDM 25.4). */
+static const u32 guest_fields[] = {
+	GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+	GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR,
+	GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
+	GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
+	GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES,
+	GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES,
+	GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE,
+	GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE, GUEST_GDTR_BASE, GUEST_IDTR_BASE,
+	GUEST_CR3, GUEST_RSP, GUEST_RIP, GUEST_RFLAGS,
+	GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE, GUEST_PENDING_DBG_EXCEPTIONS,
+	GUEST_SYSENTER_CS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
+};
+
+/* Fields L1's exit sees as L2 left them (SDM 28.3 "Saving Guest State"). */
+const u32 *nested_guest_fields(u32 *count)
+{
+	*count = ARRAY_SIZE(guest_fields);
+	return guest_fields;
+}
+
+/* One bitmap page: L1's bits OR L0's, so that an access exits if either
+ * wants it; nested_l2_exit() sorts out whose it was. */
+static void merge_bitmap(u8 *out, u64 l1_gpa, const u8 *l0)
+{
+	const u64 *a = nested_gpa_ptr(l1_gpa), *b = (const u64 *)l0;
+	u64 *o = (u64 *)out;
+	for (u32 i = 0; i < PAGE_SIZE / 8; i++)
+		o[i] = a[i] | b[i];
+}
+
+static void setup_controls(struct vcpu *v, const struct vmcs12 *c)
+{
+	struct nested_vcpu *n = &v->nested;
+	u32 proc = c->cpu_based_vm_exec_control;
+	u32 proc2 = (proc & CPU_BASED_ACTIVATE_SECONDARY) ? c->secondary_vm_exec_control : 0;
+
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, c->pin_based_vm_exec_control);
+
+	/* MSR accesses: L1's bitmap merged with L0's, or all exit. */
+	if (proc & CPU_BASED_USE_MSR_BITMAPS) {
+		merge_bitmap(n->msr_bitmap02, c->msr_bitmap, v->msr_bitmap);
+		vmcs_write(MSR_BITMAP, (u64)n->msr_bitmap02);
+	}
+	/* I/O: L1's choice, but L0's own ports (the debug-exit port) exit. */
+	if (!(proc & CPU_BASED_UNCOND_IO_EXITING)) {
+		if (proc & CPU_BASED_USE_IO_BITMAPS) {
+			merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
+			merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
+		} else {
+			memcpy(n->io_bitmap02_a, v->io_bitmap_a, PAGE_SIZE);
+			memcpy(n->io_bitmap02_b, v->io_bitmap_b, PAGE_SIZE);
+		}
+		proc |= CPU_BASED_USE_IO_BITMAPS;
+		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
+		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
+	}
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_ACTIVATE_SECONDARY);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2 | SECONDARY_ENABLE_EPT);
+	vmcs_write(EPT_POINTER, ept_eptp(&v->ept));
+
+	vmcs_write(EXCEPTION_BITMAP, c->exception_bitmap);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, c->page_fault_error_code_mask);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, c->page_fault_error_code_match);
+	vmcs_write(CR3_TARGET_COUNT, c->cr3_target_count);
+	vmcs_write(CR3_TARGET_VALUE0, c->cr3_target_value0);
+	vmcs_write(CR3_TARGET_VALUE1, c->cr3_target_value1);
+	vmcs_write(CR3_TARGET_VALUE2, c->cr3_target_value2);
+	vmcs_write(CR3_TARGET_VALUE3, c->cr3_target_value3);
+	vmcs_write(TSC_OFFSET, (proc & CPU_BASED_USE_TSC_OFFSETTING) ? c->tsc_offset : 0);
+	if (proc & CPU_BASED_TPR_SHADOW) {
+		vmcs_write(VIRTUAL_APIC_PAGE_ADDR, c->virtual_apic_page_addr);
+		vmcs_write(TPR_THRESHOLD, c->tpr_threshold);
+	}
+	if (proc2 & SECONDARY_ENABLE_XSAVES)
+		vmcs_write(XSS_EXIT_BITMAP, c->xss_exit_bitmap);
+
+	/* L1's masks plus L0's: L2 reads L1's shadow for L1's bits and its
+	 * own value for bits only L0 traps (SDM 25.6.6). */
+	u64 l0_cr0 = nested_cr0_fixed_mask(v) & ~(CR0_PE | CR0_PG);
+	u64 l0_cr4 = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
+	vmcs_write(CR0_GUEST_HOST_MASK, c->cr0_guest_host_mask | l0_cr0);
+	vmcs_write(CR4_GUEST_HOST_MASK, c->cr4_guest_host_mask | l0_cr4);
+	vmcs_write(CR0_READ_SHADOW, (c->cr0_read_shadow & c->cr0_guest_host_mask) |
+					    (c->guest_cr0 & ~c->cr0_guest_host_mask));
+	vmcs_write(CR4_READ_SHADOW, (c->cr4_read_shadow & c->cr4_guest_host_mask) |
+					    (c->guest_cr4 & ~c->cr4_guest_host_mask));
+
+	/* L0 always loads and saves EFER, PAT and the debug controls; where L1
+	 * did not ask, the values are L1's current ones (SDM 27.3.2.1). */
+	vmcs_write(VM_EXIT_CONTROLS, VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
+				     VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
+				     VM_EXIT_SAVE_DEBUG_CONTROLS |
+				     (c->vm_exit_controls & VM_EXIT_ACK_INTR_ON_EXIT) |
+				     ((u32)vmx_caps.exit & 0xffffffffu));
+	vmcs_write(VM_ENTRY_CONTROLS, VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT |
+				      VM_ENTRY_LOAD_DEBUG_CONTROLS |
+				      (c->vm_entry_controls & VM_ENTRY_IA32E_MODE) |
+				      ((u32)vmx_caps.entry & 0xffffffffu));
+	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, c->vm_entry_intr_info_field);
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, c->vm_entry_exception_error_code);
+	vmcs_write(VM_ENTRY_INSTRUCTION_LEN, c->vm_entry_instruction_len);
+}
+
+/* L1's EFER, PAT, DR7 and DEBUGCTL as they are now: VMCS01's guest state. */
+struct l1_regs {
+	u64 efer, pat, dr7, debugctl;
+};
+
+static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
+{
+	for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
+		vmcs_write(guest_fields[i], vmcs12_get(c, guest_fields[i]));
+	vmcs_write(GUEST_CR0, c->guest_cr0);
+	vmcs_write(GUEST_CR4, c->guest_cr4);
+
+	bool ia32e = c->vm_entry_controls & VM_ENTRY_IA32E_MODE;
+	u64 efer = l1->efer;
+	if (c->vm_entry_controls & VM_ENTRY_LOAD_IA32_EFER)
+		efer = c->guest_ia32_efer;
+	else /* LMA and LME follow "IA-32e mode guest" (SDM 27.3.2.1) */
+		efer = (efer & ~(EFER_LMA | EFER_LME)) | (ia32e ? EFER_LMA | EFER_LME : 0);
+	vmcs_write(GUEST_IA32_EFER, efer);
+	vmcs_write(GUEST_IA32_PAT, (c->vm_entry_controls & VM_ENTRY_LOAD_IA32_PAT) ? c->guest_ia32_pat : l1->pat);
+	bool dbg = c->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS;
+	vmcs_write(GUEST_DR7, dbg ? c->guest_dr7 : l1->dr7);
+	vmcs_write(GUEST_IA32_DEBUGCTL, dbg ? c->guest_ia32_debugctl : l1->debugctl);
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+
+	/* PAE paging outside IA-32e mode: with EPT on (L0's), VM entry loads
+	 * the PDPTEs from these fields, which L1 (no EPT) never wrote: read
+	 * them from L2's CR3, as the CPU would for L1 (SDM 27.3.2.4). */
+	if ((c->guest_cr0 & CR0_PG) && (c->guest_cr4 & CR4_PAE) && !(efer & EFER_LMA)) {
+		u64 pdpt = c->guest_cr3 & ~0x1fULL;
+		const u64 *p = nested_gpa_valid(pdpt, 32) ? nested_gpa_ptr(pdpt) : NULL;
+		for (int i = 0; i < 4; i++)
+			vmcs_write(GUEST_PDPTE0 + 2 * i, p ? p[i] : 0);
+	}
+}
+
+int nested_vmcs02_load(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	struct l1_regs l1 = {
+		vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_IA32_PAT),
+		vmcs_read(GUEST_DR7), vmcs_read(GUEST_IA32_DEBUGCTL),
+	};
+	u64 pa = (u64)n->vmcs02;
+	u8 fail;
+	asm volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+	if (fail)
+		panic("VMPTRLD of VMCS02 failed");
+	setup_controls(v, n->cache);
+	setup_guest(n->cache, &l1);
+	vmcs_host_state_write(v);
+	n->in_l2 = true;
+	return 0;
+}
+
+void nested_vmcs01_load(struct vcpu *v)
+{
+	u64 pa = (u64)v->vmcs;
+	u8 fail;
+	asm volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+	if (fail)
+		panic("VMPTRLD of VMCS01 failed");
+	v->nested.in_l2 = false;
+}

@@ -1,0 +1,291 @@
+/* L1's VMX instructions, emulated against VMCS12s in L1's memory. Each
+ * follows the "Operation" pseudo-code of its SDM page (chapter 31 "VMX
+ * Instruction Reference"), in that order: exceptions first, then
+ * VMfailInvalid / VMfailValid with the VM-instruction error number
+ * (SDM 31.4 "VM Instruction Error Numbers"), then the effect. */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <exit_reason.h>
+#include <nested/nested.h>
+#include <nested/guest_access.h>
+#include <nested/operand.h>
+#include <nested/vmcs12.h>
+#include <msr.h>
+#include <vmm.h>
+#include <log.h>
+#include <lib.h>
+
+#define RFLAGS_VMX_RESULT (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+
+/* SDM 31.2 "Conventions": VMsucceed, VMfailInvalid, VMfailValid(n). */
+static void vm_succeed(void)
+{
+	vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT);
+	guest_skip_instruction();
+}
+
+static void vm_fail_invalid(void)
+{
+	vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT) | RFLAGS_CF);
+	guest_skip_instruction();
+}
+
+static void vm_fail_valid(struct nested_vcpu *n, u32 error)
+{
+	n->cache->vm_instruction_error = error;
+	vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT) | RFLAGS_ZF);
+	guest_skip_instruction();
+}
+
+/* "VMfail(error)": VMfailValid if there is a current VMCS, else VMfailInvalid. */
+static void vm_fail(struct nested_vcpu *n, u32 error)
+{
+	if (n->current_ptr != VMCS12_INVALID_PTR)
+		vm_fail_valid(n, error);
+	else
+		vm_fail_invalid();
+}
+
+static void inject_ud(void) { guest_inject_exception(EXC_UD, false, 0); }
+static void inject_gp(void) { guest_inject_exception(EXC_GP, true, 0); }
+
+/* The checks every VMX instruction but VMXON starts with: #UD outside VMX
+ * operation, in real/virtual-8086/compatibility mode; #GP(0) at CPL > 0. */
+static bool precheck(struct nested_vcpu *n)
+{
+	enum operand_fault f = vmx_insn_precheck(n->vmxon, guest_cr0_visible(),
+						 vmcs_read(GUEST_RFLAGS), vmcs_read(GUEST_IA32_EFER),
+						 (u32)vmcs_read(GUEST_CS_AR_BYTES), guest_cpl());
+	if (f == OPF_UD)
+		inject_ud();
+	else if (f == OPF_GP)
+		inject_gp();
+	return f == OPF_NONE;
+}
+
+/* Writes the cached VMCS12 back to L1's memory: L1 may then move it. */
+static void vmcs12_flush(struct nested_vcpu *n)
+{
+	if (n->current_ptr == VMCS12_INVALID_PTR)
+		return;
+	memcpy(nested_gpa_ptr(n->current_ptr), n->cache, sizeof(struct vmcs12));
+}
+
+/* A VMCS pointer operand: 4-KiB aligned, inside the physical-address
+ * width, and (nestvisor's rule) guest RAM that is not the monitor's. */
+static bool vmcs_ptr_ok(u64 ptr)
+{
+	return vmx_phys_ptr_valid(ptr, nested_maxphyaddr()) && nested_gpa_valid(ptr, PAGE_SIZE);
+}
+
+static int read_ptr_operand(struct vcpu *v, u64 *ptr)
+{
+	u64 linear;
+	if (nested_mem_operand(v, 8, false, &linear))
+		return -1;
+	return nested_read_linear(v, linear, ptr, 8);
+}
+
+/* SDM 31.3 VMXON. */
+static void emulate_vmxon(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	const u64 *m = n->caps.msr;
+	struct vmxon_state s = {
+		.in_vmx_operation = n->vmxon,
+		.cr0 = guest_cr0_visible(), .cr4 = guest_cr4_visible(),
+		.rflags = vmcs_read(GUEST_RFLAGS), .efer = vmcs_read(GUEST_IA32_EFER),
+		.cs_ar = (u32)vmcs_read(GUEST_CS_AR_BYTES), .cpl = guest_cpl(),
+		.feature_control = FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX,
+		.cr0_fixed0 = m[NESTED_CAP(MSR_IA32_VMX_CR0_FIXED0)],
+		.cr0_fixed1 = m[NESTED_CAP(MSR_IA32_VMX_CR0_FIXED1)],
+		.cr4_fixed0 = m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED0)],
+		.cr4_fixed1 = m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED1)],
+	};
+	switch (vmxon_precheck(&s)) {
+	case VMXON_UD:
+		return inject_ud();
+	case VMXON_GP:
+		return inject_gp();
+	case VMXON_VMFAIL_IN_ROOT:
+		return vm_fail(n, VMXERR_VMXON_IN_ROOT);
+	case VMXON_VMFAIL_INVALID:
+		return vm_fail_invalid();
+	case VMXON_OK:
+		break;
+	}
+	u64 ptr;
+	if (read_ptr_operand(v, &ptr))
+		return;
+	if (!vmcs_ptr_ok(ptr))
+		return vm_fail_invalid();
+	u32 rev = *(u32 *)nested_gpa_ptr(ptr);
+	if (vmxon_region_check(ptr, nested_maxphyaddr(), rev, VMCS12_REVISION) != VMXON_OK)
+		return vm_fail_invalid();
+	n->vmxon = true;
+	n->vmxon_ptr = ptr;
+	n->current_ptr = VMCS12_INVALID_PTR;
+	/* In VMX operation CR0.PE, NE, PG are fixed: now L0 intercepts them. */
+	vmcs_write(CR0_GUEST_HOST_MASK, nested_cr0_fixed_mask(v));
+	pr_info("L1 entered VMX operation (VMXON region %lx)", ptr);
+	vm_succeed();
+}
+
+/* SDM 31.3 VMXOFF (no dual-monitor treatment of SMIs: never offered). */
+static void emulate_vmxoff(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!precheck(n))
+		return;
+	vmcs12_flush(n);
+	n->vmxon = false;
+	n->current_ptr = VMCS12_INVALID_PTR;
+	vmcs_write(CR0_GUEST_HOST_MASK, nested_cr0_fixed_mask(v));
+	vm_succeed();
+}
+
+/* SDM 31.3 VMCLEAR. */
+static void emulate_vmclear(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	u64 ptr;
+	if (!precheck(n) || read_ptr_operand(v, &ptr))
+		return;
+	if (!vmcs_ptr_ok(ptr))
+		return vm_fail(n, VMXERR_VMCLEAR_INVALID_ADDR);
+	if (ptr == n->vmxon_ptr)
+		return vm_fail(n, VMXERR_VMCLEAR_VMXON_PTR);
+	if (ptr == n->current_ptr) {
+		n->cache->launch_state = VMCS12_STATE_CLEAR;
+		vmcs12_flush(n);
+		n->current_ptr = VMCS12_INVALID_PTR;
+	} else {
+		/* "Initialize implementation-specific data in VMCS region". */
+		struct vmcs12 *mem = nested_gpa_ptr(ptr);
+		mem->launch_state = VMCS12_STATE_CLEAR;
+		mem->magic = VMCS12_MAGIC;
+	}
+	vm_succeed();
+}
+
+/* SDM 31.3 VMPTRLD. */
+static void emulate_vmptrld(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	u64 ptr;
+	if (!precheck(n) || read_ptr_operand(v, &ptr))
+		return;
+	if (!vmcs_ptr_ok(ptr))
+		return vm_fail(n, VMXERR_VMPTRLD_INVALID_ADDR);
+	if (ptr == n->vmxon_ptr)
+		return vm_fail(n, VMXERR_VMPTRLD_VMXON_PTR);
+	const struct vmcs12 *mem = nested_gpa_ptr(ptr);
+	/* Bit 31 set asks for a shadow VMCS, which L1 is not offered. */
+	if (mem->revision_id != VMCS12_REVISION)
+		return vm_fail(n, VMXERR_VMPTRLD_BAD_REVISION);
+	if (ptr != n->current_ptr) {
+		vmcs12_flush(n);
+		memcpy(n->cache, mem, sizeof(struct vmcs12));
+		if (n->cache->magic != VMCS12_MAGIC) {
+			/* Never VMCLEARed: what hardware holds there is
+			 * undefined; nestvisor treats it as clear. */
+			n->cache->magic = VMCS12_MAGIC;
+			n->cache->launch_state = VMCS12_STATE_CLEAR;
+		}
+		n->current_ptr = ptr;
+	}
+	vm_succeed();
+}
+
+/* SDM 31.3 VMPTRST. */
+static void emulate_vmptrst(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	u64 linear;
+	if (!precheck(n) || nested_mem_operand(v, 8, true, &linear))
+		return;
+	if (nested_write_linear(v, linear, &n->current_ptr, 8))
+		return;
+	vm_succeed();
+}
+
+/* SDM 31.3 VMREAD and VMWRITE. */
+static void emulate_vmread_vmwrite(struct vcpu *v, bool write)
+{
+	struct nested_vcpu *n = &v->nested;
+	u32 info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+	bool lm = guest_in_64bit_mode();
+	u32 opsize = lm ? 8 : 4;
+
+	if (!precheck(n))
+		return;
+	if (n->current_ptr == VMCS12_INVALID_PTR)
+		return vm_fail_invalid();
+	u32 field = (u32)guest_gpr_read(v, vmx_info_reg2(info));
+	u64 value = 0, linear = 0;
+	bool reg = vmx_info_is_reg_operand(info);
+
+	if (write) {
+		/* The source operand is read first: a fault there comes
+		 * before any VMfail. */
+		if (reg)
+			value = guest_gpr_read(v, vmx_info_reg1(info));
+		else if (nested_mem_operand(v, opsize, false, &linear) ||
+			 nested_read_linear(v, linear, &value, opsize))
+			return;
+		if (!lm)
+			value &= 0xffffffffULL;
+		int err = vmcs12_write(n->cache, field, value, lm, n->caps.features,
+				       n->caps.msr[NESTED_CAP(MSR_IA32_VMX_MISC)] & VMX_MISC_VMWRITE_ANY_FIELD);
+		if (err)
+			return vm_fail_valid(n, err);
+		return vm_succeed();
+	}
+	int err = vmcs12_read(n->cache, field, lm, n->caps.features, &value);
+	if (err)
+		return vm_fail_valid(n, err);
+	if (reg) {
+		guest_gpr_write(v, vmx_info_reg1(info), lm ? value : (u32)value);
+	} else if (nested_mem_operand(v, opsize, true, &linear) ||
+		   nested_write_linear(v, linear, &value, opsize)) {
+		return;
+	}
+	vm_succeed();
+}
+
+/* INVEPT and INVVPID: L1 is offered neither EPT nor VPID, so both are
+ * undefined opcodes for it (SDM 31.3 INVEPT/INVVPID, #UD conditions). */
+static void emulate_inv(struct vcpu *v)
+{
+	(void)v;
+	inject_ud();
+}
+
+bool nested_vmx_instruction(struct vcpu *v, u32 reason)
+{
+	if (!v->nested.enabled) {
+		/* The guest's CPU has no VMX: undefined opcodes. */
+		inject_ud();
+		return false;
+	}
+	switch (reason) {
+	case EXIT_REASON_VMXON: emulate_vmxon(v); break;
+	case EXIT_REASON_VMXOFF: emulate_vmxoff(v); break;
+	case EXIT_REASON_VMCLEAR: emulate_vmclear(v); break;
+	case EXIT_REASON_VMPTRLD: emulate_vmptrld(v); break;
+	case EXIT_REASON_VMPTRST: emulate_vmptrst(v); break;
+	case EXIT_REASON_VMREAD: emulate_vmread_vmwrite(v, false); break;
+	case EXIT_REASON_VMWRITE: emulate_vmread_vmwrite(v, true); break;
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID: emulate_inv(v); break;
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMRESUME:
+		if (!precheck(&v->nested))
+			return false;
+		return nested_vmentry(v, reason == EXIT_REASON_VMLAUNCH);
+	default:
+		inject_ud();
+	}
+	return false;
+}
