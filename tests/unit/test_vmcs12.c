@@ -98,6 +98,15 @@ static void test_vmcs12_table_layout(void **state)
 	assert_int_equal(offsetof(struct vmcs12, abort), 4);
 	assert_int_equal(offsetof(struct vmcs12, launch_state), 8);
 	assert_int_equal(offsetof(struct vmcs12, magic), 12);
+	/* Group starts as docs/vmcs12.md lists them (update both together). */
+	assert_int_equal(offsetof(struct vmcs12, virtual_processor_id), 0x10);
+	assert_int_equal(offsetof(struct vmcs12, io_bitmap_a), 0x38);
+	assert_int_equal(offsetof(struct vmcs12, guest_physical_address), 0x100);
+	assert_int_equal(offsetof(struct vmcs12, pin_based_vm_exec_control), 0x170);
+	assert_int_equal(offsetof(struct vmcs12, vm_instruction_error), 0x1b8);
+	assert_int_equal(offsetof(struct vmcs12, cr0_guest_host_mask), 0x238);
+	assert_int_equal(offsetof(struct vmcs12, host_cr0), 0x348);
+	assert_int_equal(sizeof(struct vmcs12), 936);
 }
 
 /* vmcs12_set/get reach the named struct member with the field's width. */
