@@ -194,6 +194,9 @@ static void test_walk_reserved_bits(void **state)
 	p.efer &= ~EFER_NX;
 	assert_int_equal(walk(&p, la, 0, &gpa, &ec), GUEST_WALK_PF);
 	assert_int_equal(ec, 0x9);
+	/* without NXE (and SMEP) a fetch fault does not report I/D */
+	assert_int_equal(walk(&p, la, WALK_FETCH, &gpa, &ec), GUEST_WALK_PF);
+	assert_int_equal(ec, 0x9);
 	p.efer |= EFER_NX;
 	assert_int_equal(walk(&p, la, 0, &gpa, &ec), GUEST_WALK_OK);
 }

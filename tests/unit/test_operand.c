@@ -172,6 +172,7 @@ static void test_operand_expand_down(void **state)
 	c.seg[DS] = (struct seg_state){ .base = 0, .limit = 0xfff, .ar = AR_DATA_RW_DOWN | AR_DB };
 	assert_int_equal(vmx_decode_mem_operand(info(0, 1, DS, NONE, NONE), 0x1000, &c, 8, true, &m), OPF_NONE);
 	assert_int_equal(vmx_decode_mem_operand(info(0, 1, DS, NONE, NONE), 0xffc, &c, 8, true, &m), OPF_GP);
+	assert_int_equal(vmx_decode_mem_operand(info(0, 1, DS, NONE, NONE), 0xfff, &c, 1, true, &m), OPF_GP);
 	assert_int_equal(vmx_decode_mem_operand(info(0, 1, DS, NONE, NONE), 0xfffffff8, &c, 8, true, &m), OPF_NONE);
 	/* B = 0: upper bound 0xffff */
 	c.seg[DS].ar = AR_DATA_RW_DOWN;
