@@ -94,12 +94,13 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 		return false;
 	}
 
-	/* SDM 27.4 "Loading MSRs": the VM-entry MSR-load list. */
+	/* Guest state into VMCS02 (SDM 27.3.2), then SDM 27.4 "Loading MSRs":
+	 * the VM-entry MSR-load list, whose EFER/PAT/... land in VMCS02. */
+	nested_vmcs02_load(v);
 	u32 bad_index;
 	if (nested_msr_list_load(v, c->vm_entry_msr_load_addr, c->vm_entry_msr_load_count, &bad_index)) {
 		pr_info("nested VM entry failed: VM-entry MSR-load entry %u", bad_index);
-		nested_entry_failure_exit(v, EXIT_REASON_ENTRY_FAIL_MSR_LOADING | EXIT_REASON_ENTRY_FAIL,
-					  bad_index);
+		nested_entry_failure_exit(v, EXIT_REASON_ENTRY_FAIL_MSR_LOADING, bad_index);
 		return false;
 	}
 
@@ -107,7 +108,6 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 	n->handling_reflected = false;
 	/* Event injection is consumed by this entry (SDM 28.2: the valid bit
 	 * of the VM-entry interruption information is cleared on VM exit). */
-	nested_vmcs02_load(v);
 	c->vm_entry_intr_info_field &= ~INTR_INFO_VALID;
 	bool do_launch = !n->vmcs02_launched;
 	n->vmcs02_launched = true;

@@ -24,6 +24,24 @@ _Static_assert(sizeof(struct msr_entry) == 16, "SDM 25.7.2 MSR-list entry");
 
 static const struct msr_policy l1_msr_policy = { .expose_vmx = true };
 
+/* MSRs whose value lives in the VMCS guest-state area: a list entry for
+ * them reads or writes the current VMCS (VMCS02 at entry, VMCS01 when
+ * loading L1's host MSRs), never the monitor's own registers. */
+static u32 vmcs_backed_msr(u32 msr)
+{
+	switch (msr) {
+	case MSR_IA32_EFER: return GUEST_IA32_EFER;
+	case MSR_IA32_PAT: return GUEST_IA32_PAT;
+	case MSR_IA32_DEBUGCTL: return GUEST_IA32_DEBUGCTL;
+	case MSR_IA32_SYSENTER_CS: return GUEST_SYSENTER_CS;
+	case MSR_IA32_SYSENTER_ESP: return GUEST_SYSENTER_ESP;
+	case MSR_IA32_SYSENTER_EIP: return GUEST_SYSENTER_EIP;
+	case MSR_IA32_FS_BASE: return GUEST_FS_BASE;
+	case MSR_IA32_GS_BASE: return GUEST_GS_BASE;
+	default: return 0;
+	}
+}
+
 /* SDM 27.4 and 28.6 "Loading MSRs": each entry as WRMSR would, with the
  * MSRs the SDM forbids there refused. Returns the 1-based index of a
  * failing entry in *bad (0 on success). */
@@ -38,6 +56,12 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 		    (msr >> 8) == 0x8 /* x2APIC range 800H-8FFH */ ||
 		    msr == MSR_IA32_SMM_MONITOR_CTL)
 			return -1;
+		u32 field = vmcs_backed_msr(msr);
+		if (field) {
+			/* EFER.LMA follows LME and paging (SDM 27.4). */
+			vmcs_write(field, e[i].value);
+			continue;
+		}
 		switch (msr_policy_wrmsr(msr, e[i].value, &l1_msr_policy)) {
 		case MSR_EMULATE:
 			break;
@@ -61,6 +85,11 @@ static int msr_list_store(u64 gpa, u32 count)
 		u64 value;
 		if (e[i].reserved || (e[i].index >> 8) == 0x8)
 			return -1;
+		u32 field = vmcs_backed_msr(e[i].index);
+		if (field) {
+			e[i].value = vmcs_read(field); /* VMCS02: L2's value */
+			continue;
+		}
 		if (msr_policy_rdmsr(e[i].index, &l1_msr_policy, &value) == MSR_INJECT_GP)
 			return -1;
 		if (msr_policy_rdmsr(e[i].index, &l1_msr_policy, &value) == MSR_PASSTHROUGH &&
