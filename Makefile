@@ -29,6 +29,17 @@ MON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
 MON_LDFLAGS := -nostdlib -pie --no-dynamic-linker -z text -z max-page-size=4096 \
 	-T linker.ld
 
+# Nested VMX (arch/x86_64/nested/): pure modules first, then the monitor's.
+NESTED_C := \
+	arch/x86_64/nested/vmcs12.c arch/x86_64/nested/caps.c \
+	arch/x86_64/nested/operand.c arch/x86_64/nested/guest_walk.c \
+	arch/x86_64/nested/reflect.c arch/x86_64/nested/entry_checks.c \
+	arch/x86_64/nested/entry_checks_ctl.c arch/x86_64/nested/entry_checks_host.c \
+	arch/x86_64/nested/entry_checks_guest.c arch/x86_64/nested/entry_checks_seg.c \
+	arch/x86_64/nested/nested.c arch/x86_64/nested/vmx_insn.c \
+	arch/x86_64/nested/guest_access.c arch/x86_64/nested/vmcs02.c \
+	arch/x86_64/nested/nested_entry.c arch/x86_64/nested/nested_exit.c
+
 MON_C := \
 	vmm/main.c vmm/lib.c vmm/log.c vmm/panic.c vmm/pfa.c vmm/stats.c \
 	vmm/hypercall.c \
@@ -37,6 +48,7 @@ MON_C := \
 	arch/x86_64/exit_msr.c arch/x86_64/exit_cr.c arch/x86_64/exit_misc.c \
 	arch/x86_64/ept.c arch/x86_64/exit_reason.c arch/x86_64/cpuid_policy.c \
 	arch/x86_64/msr_policy.c arch/x86_64/guest_mem.c \
+	$(NESTED_C) \
 	drivers/serial.c
 MON_ASM := arch/x86_64/entry.asm arch/x86_64/idt.asm
 MON_OBJ := $(MON_C:%.c=$(BUILD)/mon/%.o) $(MON_ASM:%.asm=$(BUILD)/mon/%.o)
