@@ -1,0 +1,127 @@
+#!/bin/bash
+# kvm-l1.sh BUILD OUT: the kvm-l1 tier. Linux loads kvm-intel and runs an
+# L2 guest with kvmtest (nestvisor.test=kvm). Two Bochs runs, each bounded by
+# NV_KVM_L1_TIMEOUT s (default 1500):
+#   bare:      Linux on bare Bochs (Bochs's own VMX, no monitor): the
+#              reference showing that the kernel, KVM and kvmtest work, so
+#              that a failure below points at nestvisor. About 50 s;
+#              NV_TEST_REFERENCE=0 skips it. Results kvm-l1/bare/<check>.
+#   nestvisor: loader + monitor + Linux as L1: nested VMX seen from a real
+#              hypervisor. Results kvm-l1/nestvisor/<check>.
+# Result lines go to OUT (tests/system/lib.sh); serial logs to
+# BUILD/test-logs/kvm-l1/. docs/linux-l1-kvm.md describes the test.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+build=${1:?usage: tests/system/kvm-l1.sh BUILD OUT}
+results_init "${2:?usage: tests/system/kvm-l1.sh BUILD OUT}"
+logs=$build/test-logs/kvm-l1
+mkdir -p "$logs"
+
+loader=$build/BOOTX64.efi
+monitor=$build/nestvisor.elf
+kernel=$build/linux/vmlinuz
+initrd=$build/linux/initrd.img
+cmdline="console=ttyS0,115200 nestvisor.test=kvm"
+timeout=${NV_KVM_L1_TIMEOUT:-1500}
+
+# run_image NAME STOP-REGEX MKIMAGE-ARGS...: build NAME.img, boot it on Bochs;
+# sets run_rc (run.sh's status; 2: the image could not be built) and
+# run_line (run.sh's last line). The serial log is NAME.log.
+run_image() {
+	local name=$1 stop=$2
+	shift 2
+	if ! "$top/tools/mkimage.sh" --loader "$loader" --kernel "$kernel" \
+		--initrd "$initrd" --cmdline "$cmdline" --debug-exit yes \
+		--out "$logs/$name.img" "$@" >"$logs/$name.mkimage" 2>&1; then
+		run_rc=2 run_line="mkimage.sh failed: $(tail -n 1 "$logs/$name.mkimage")"
+		return
+	fi
+	echo "kvm-l1.sh: booting $name on Bochs (up to $timeout s)"
+	"$top/tools/run.sh" --emulator bochs --image "$logs/$name.img" \
+		--timeout "$timeout" --log "$logs/$name.log" --stop-on "$stop" \
+		>"$logs/$name.run" 2>&1
+	run_rc=$?
+	run_line=$(tail -n 1 "$logs/$name.run")
+	echo "$run_line"
+	rm -f "$logs/$name.img"
+}
+
+# The first line of LOG matching REGEX, without CR, at most 160 characters.
+first_line() { # LOG REGEX
+	grep -aE -m 1 -- "$2" "$1" | tr -d '\r' | cut -c 1-160
+}
+
+# Why kvmtest did not pass: its FAIL line, or the last step the log shows.
+why_not() { # LOG
+	local why
+	why=$(first_line "$1" 'kvmtest: FAIL|\[nestvisor\] FATAL|Kernel panic|insmod .* failed|/dev/kvm absent')
+	[ -n "$why" ] || why=$(grep -aE 'nestvisor-l1: |kvmtest: ' "$1" | tr -d '\r' |
+		tail -n 1 | cut -c 1-160 | sed 's/^/last step: /')
+	echo "${why:-nothing from /init in the log} ($run_line; log: $1)"
+}
+
+# The L1 side, common to both runs: KVM loads, /dev/kvm, each L2 exit, the
+# verdict.
+check_l1() { # TIER LOG
+	local t=$1 log=$2
+	expect_log "$log" 'nestvisor-l1: kvm modules loaded' "$t/kvm-modules"
+	expect_log "$log" 'nestvisor-l1: /dev/kvm present' "$t/dev-kvm"
+	expect_log "$log" 'kvmtest: L2 exit IO port 0x10 value 0x42' "$t/l2-io-exit"
+	expect_log "$log" 'kvmtest: L2 cpuid vendor [[:print:]]{12}' "$t/l2-cpuid"
+	expect_log "$log" 'kvmtest: L2 exit HLT' "$t/l2-hlt-exit"
+	if grep -aq 'kvmtest: PASS' "$log" && ! grep -aq 'kvmtest: FAIL' "$log"; then
+		pass "$t/kvmtest"
+	else
+		fail "$t/kvmtest" "$(why_not "$log")"
+	fi
+}
+
+test_bare() {
+	local t=kvm-l1/bare log=$logs/bare.log
+	if [ "${NV_TEST_REFERENCE:-1}" = 0 ]; then
+		skip $t/kvmtest "reference run on bare Bochs skipped (NV_TEST_REFERENCE=0)"
+		return
+	fi
+	need_inputs $t/kvmtest "$loader" "$kernel" "$initrd" || return
+	# No --monitor: the loader reports the monitor missing and boots Linux
+	# natively (on_no_vmx = native). Nothing listens on the debug-exit port
+	# then, so the run stops on /init's last line instead.
+	run_image bare 'nestvisor-l1: ending the run with status|Kernel panic' \
+		--on-no-vmx native
+	if [ "$run_rc" -eq 2 ]; then
+		fail $t/kvmtest "$run_line"
+		return
+	fi
+	expect_log "$log" 'booting the guest without the monitor' $t/native-boot
+	check_l1 $t "$log"
+}
+
+test_nestvisor() {
+	local t=kvm-l1/nestvisor log=$logs/nestvisor.log fatal
+	need_inputs $t/kvmtest "$loader" "$monitor" "$kernel" "$initrd" || return
+	# The monitor ends the run (debug-exit port, or a FATAL); stop early on a
+	# kernel panic instead of waiting for the timeout.
+	run_image nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' --monitor "$monitor" \
+		--on-no-vmx stop --nested yes
+	if [ "$run_rc" -eq 2 ]; then
+		fail $t/kvmtest "$run_line"
+		return
+	fi
+	expect_log "$log" 'nvcheck: hypervisor signature NestVisorVMM' $t/l1-on-nestvisor
+	check_l1 $t "$log"
+	fatal=$(first_line "$log" '\[nestvisor\] FATAL')
+	if [ -n "$fatal" ]; then
+		fail $t/run-ended "$fatal"
+	elif [ "$run_rc" -eq 0 ] && grep -aq '\[nestvisor\] run ended: status 0' "$log"; then
+		pass $t/run-ended
+	else
+		fail $t/run-ended "$run_line (log: $log)"
+	fi
+}
+
+test_bare
+test_nestvisor
+results_status
