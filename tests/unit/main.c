@@ -13,5 +13,8 @@ int main(void)
 	failed += unit_config();
 	failed += unit_vmcs12();
 	failed += unit_nested_caps();
+	failed += unit_operand();
+	failed += unit_guest_walk();
+	failed += unit_reflect();
 	return failed ? 1 : 0;
 }

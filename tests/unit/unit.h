@@ -18,5 +18,8 @@ int unit_msr_policy(void);
 int unit_config(void);
 int unit_vmcs12(void);
 int unit_nested_caps(void);
+int unit_operand(void);
+int unit_guest_walk(void);
+int unit_reflect(void);
 
 #endif
