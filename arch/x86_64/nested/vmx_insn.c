@@ -16,6 +16,8 @@
 #include <log.h>
 #include <lib.h>
 
+/* An encoding with reserved bits 31:15 set: never a field. */
+#define VMCS12_BAD_ENCODING 0xffffffffu
 #define RFLAGS_VMX_RESULT (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
 /* SDM 31.2 "Conventions": VMsucceed, VMfailInvalid, VMfailValid(n). */
@@ -222,7 +224,10 @@ static void emulate_vmread_vmwrite(struct vcpu *v, bool write)
 		return;
 	if (n->current_ptr == VMCS12_INVALID_PTR)
 		return vm_fail_invalid();
-	u32 field = (u32)guest_gpr_read(v, vmx_info_reg2(info));
+	/* The encoding is the whole register: in 64-bit mode bits 63:32
+	 * set name no field (SDM 31.3 VMREAD: "unsupported VMCS component"). */
+	u64 field64 = guest_gpr_read(v, vmx_info_reg2(info));
+	u32 field = lm && (field64 >> 32) ? VMCS12_BAD_ENCODING : (u32)field64;
 	u64 value = 0, linear = 0;
 	bool reg = vmx_info_is_reg_operand(info);
 
