@@ -55,6 +55,7 @@
 #define RFLAGS_ZF BIT(6)
 #define RFLAGS_SF BIT(7)
 #define RFLAGS_TF BIT(8)
+#define RFLAGS_AC BIT(18)
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_OF BIT(11)
 #define RFLAGS_VM BIT(17)

@@ -33,6 +33,14 @@ void *nested_gpa_ptr(u64 gpa)
 	return (void *)gpa; /* EPT01 and the monitor's page tables are 1:1 */
 }
 
+/* CPUID.80000001H:EDX.Page1GB[bit 26]: the guest sees the CPU's CPUID. */
+static bool cpu_has_1g_pages(void)
+{
+	u32 a, b, c, d;
+	cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+	return d & BIT(26);
+}
+
 bool guest_in_64bit_mode(void)
 {
 	return (vmcs_read(GUEST_IA32_EFER) & EFER_LMA) && (vmcs_read(GUEST_CS_AR_BYTES) & VMX_AR_L);
@@ -105,12 +113,15 @@ static int linear_access(struct vcpu *v, u64 linear, void *buf, u32 len, bool wr
 		.cr4 = vmcs_read(GUEST_CR4),
 		.efer = vmcs_read(GUEST_IA32_EFER),
 		.maxphyaddr = nested_maxphyaddr(),
-		.page_1g = true,
+		.page_1g = cpu_has_1g_pages(),
 	};
 	const struct guest_mem_ops ops = { read_phys, write_phys, NULL };
 	u32 pfec;
 	u64 fault_linear;
-	u32 access = (write ? WALK_WRITE : 0) | (guest_cpl() == 3 ? WALK_USER : 0);
+	/* VMX instructions run at CPL 0: supervisor data accesses, for which
+	 * SMAP honours RFLAGS.AC (SDM 4.6 "Access Rights"). */
+	u32 access = (write ? WALK_WRITE : 0) | (guest_cpl() == 3 ? WALK_USER : 0) |
+		     ((vmcs_read(GUEST_RFLAGS) & RFLAGS_AC) ? WALK_AC : 0);
 
 	int r = guest_linear_access(&p, linear, buf, len, access, &ops, &pfec, &fault_linear);
 	if (r == GUEST_WALK_OK)

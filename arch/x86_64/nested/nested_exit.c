@@ -294,6 +294,12 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 		.intr_error = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE),
 		.msr = (u32)v->regs->gpr[GPR_RCX],
 	};
+	if (info.basic == EXIT_REASON_XSAVES || info.basic == EXIT_REASON_XRSTORS) {
+		e.edx_eax = (v->regs->gpr[GPR_RDX] << 32) | (u32)v->regs->gpr[GPR_RAX];
+		/* IA32_XSS is not switched between L1 and L2: the CPU's value. */
+		if (rdmsr_safe(MSR_IA32_XSS, &e.ia32_xss))
+			e.ia32_xss = 0;
+	}
 	if (info.basic == EXIT_REASON_CR_ACCESS) {
 		struct cr_access a = cr_access_decode(qual);
 		e.cr_value = guest_gpr_read(v, a.gpr);
