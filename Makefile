@@ -114,7 +114,7 @@ $(BUILD)/BOOTX64.so: $(LOADER_OBJ)
 loader: $(LOADER)
 
 # Ring-0 test guests: EFI applications the loader starts in place of Linux.
-GUESTS := hctest hello
+GUESTS := hctest hello tfault
 GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
 # hctest's other objects (the pattern rule below links $^).
 $(BUILD)/guests/hctest.so: $(addprefix $(BUILD)/efi/tests/guests/, \

@@ -3,7 +3,10 @@
 #   linux:  Debian's cloud kernel as L1, /init runs nvcheck --expect-nestvisor
 #           and ends the run with its status (nestvisor.test=cpuid);
 #   hctest: the ring-0 test guest, whose "hctest: PASS|FAIL|SKIP <name>"
-#           lines become bochs/hctest/<name> results.
+#           lines become bochs/hctest/<name> results (with nested = no: it
+#           checks the guest sees a CPU without VMX);
+#   tfault: a guest that triple-faults: the monitor reports it and ends
+#           the run with status 254.
 # Result lines go to OUT (see tests/system/lib.sh); serial logs and images
 # to BUILD/test-logs/bochs/. The runs are sequential: Bochs uses one core.
 set -uo pipefail
@@ -72,7 +75,7 @@ test_linux() {
 test_hctest() {
 	local t=bochs/hctest log=$logs/hctest.log line name n=0
 	need_inputs $t "$loader" "$monitor" "$build/guests/hctest.efi" || return
-	run_image hctest 240 --kernel "$build/guests/hctest.efi"
+	run_image hctest 240 --kernel "$build/guests/hctest.efi" --nested no
 	if [ "$run_rc" -eq 2 ]; then
 		fail $t "$run_line"
 		return
@@ -93,6 +96,22 @@ test_hctest() {
 	check_end $t/run-ended "$log"
 }
 
+test_tfault() {
+	local t=bochs/triple-fault log=$logs/tfault.log
+	need_inputs $t "$loader" "$monitor" "$build/guests/tfault.efi" || return
+	run_image tfault 120 --kernel "$build/guests/tfault.efi"
+	expect_log "$log" 'tfault: loading an empty IDT' $t/guest-started
+	expect_log "$log" '\[nestvisor\] guest stopped: triple fault' $t/reported
+	expect_log "$log" '\[nestvisor\]   rip [0-9a-f]+ rsp' $t/registers-shown
+	expect_log "$log" '\[nestvisor\] run ended: status 254' $t/run-ended-254
+	if grep -aq 'tfault: FAIL' "$log"; then
+		fail $t/stopped "the guest ran on after its triple fault"
+	else
+		pass $t/stopped
+	fi
+}
+
 test_linux
 test_hctest
+test_tfault
 results_status
