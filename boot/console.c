@@ -1,6 +1,7 @@
-/* The loader's log: each line to the firmware console (ConOut) and, written
- * directly, to a 16550 UART, so that it reaches the serial log even when the
- * firmware's console is not on that port. */
+/* The loader's log: each line to the firmware console (ConOut) and, when
+ * the firmware console does not already reach a serial port, written
+ * directly to a 16550 UART as well, so that it reaches the serial log
+ * exactly once. */
 #include "loader.h"
 
 #define UART_THR 0 /* transmit holding register (DLAB=0) */
@@ -16,6 +17,29 @@
 #define UART_LSR_THRE 0x20 /* transmit holding register empty */
 
 static u16 con_port = 0x3f8;
+static bool conout_has_uart; /* the firmware console already reaches a UART */
+
+/* Does any console output device sit on a UART (a device path with a
+ * Messaging/UART node, UEFI spec 10.3.4)? Then the firmware copies ConOut
+ * to the serial port itself, and writing the UART directly as well would
+ * print every line twice. */
+static bool firmware_console_on_uart(void)
+{
+	EFI_HANDLE *handles = NULL;
+	UINTN count = 0;
+	bool found = false;
+
+	if (LibLocateHandle(ByProtocol, &TextOutProtocol, NULL, &count, &handles) != EFI_SUCCESS)
+		return false;
+	for (UINTN i = 0; i < count && !found; i++) {
+		EFI_DEVICE_PATH *dp = DevicePathFromHandle(handles[i]);
+		for (; dp && !IsDevicePathEnd(dp); dp = NextDevicePathNode(dp))
+			if (DevicePathType(dp) == MESSAGING_DEVICE_PATH && DevicePathSubType(dp) == MSG_UART_DP)
+				found = true;
+	}
+	FreePool(handles);
+	return found;
+}
 
 static inline void outb(u16 port, u8 val)
 {
@@ -35,6 +59,7 @@ static inline u8 inb(u16 port)
 void con_set_serial(u16 port)
 {
 	con_port = port;
+	conout_has_uart = firmware_console_on_uart();
 	if (!port)
 		return;
 	outb(port + UART_IER, 0);
@@ -215,7 +240,8 @@ void nv_log(const char *fmt, ...)
 		n = (int)(sizeof(line) - pre - 2);
 	line[pre + n] = '\n';
 	line[pre + n + 1] = '\0';
-	serial_write(line);
+	if (!conout_has_uart)
+		serial_write(line);
 	conout_write(line);
 }
 
