@@ -2,7 +2,12 @@
  * non-root operation, and reports one line per check on the serial port:
  *   hctest: PASS <name>  |  hctest: FAIL <name>: <expected, got>
  * then "hctest: <N> passed, <M> failed", then ends the run with
- * NV_HC_END_RUN (status 0 if all passed, 1 otherwise). */
+ * NV_HC_END_RUN (status 0 if all passed, 1 otherwise).
+ *
+ * It expects the monitor configured with "nested = no": VMX is hidden
+ * from the guest (CPUID, IA32_FEATURE_CONTROL, VMX MSRs, CR4.VMXE, VMXON).
+ * Without a monitor (bare QEMU or Bochs) the checks fail, and VMCALL's #UD
+ * is caught and reported instead of crashing. */
 #include <efi.h>
 #include <efilib.h>
 #include "hctest.h"
@@ -34,7 +39,8 @@ static void hct_putc(char ch)
 static u32 hct_vformat(char *buf, u32 cap, const char *fmt, va_list ap)
 {
 	u32 n = 0;
-#define EMIT(ch) do { if (n + 1 < cap) buf[n] = (ch); n++; } while (0)
+	/* 'ch' is evaluated once, whether it fits or not (it may be tmp[--t]). */
+#define EMIT(ch) do { char ch_ = (ch); if (n + 1 < cap) buf[n] = ch_; n++; } while (0)
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
 			EMIT(*fmt);
@@ -422,7 +428,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	SetMem(env.pages, HCT_PAGES * PAGE_SIZE, 0);
 
 	/* From here on no firmware code runs: interrupts stay off, and our
-	 * own IDT (the firmware's plus #UD/#GP/#PF) catches faults. */
+	 * own IDT (the firmware's with our exception handlers) catches faults. */
 	asm volatile("cli");
 	asm volatile("sidt %0" : "=m"(idtr));
 	asm volatile("mov %%cs, %0" : "=r"(cs));
@@ -431,9 +437,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	env.cs = cs;
 	u8 *idt = hct_page(&env, HCT_PG_IDT);
 	CopyMem(idt, (void *)idtr.base, idtr.limit + 1u < PAGE_SIZE ? idtr.limit + 1u : PAGE_SIZE);
-	hct_set_gate(idt, VEC_UD, hct_isr_ud, cs, 0);
-	hct_set_gate(idt, VEC_GP, hct_isr_gp, cs, 0);
-	hct_set_gate(idt, VEC_PF, hct_isr_pf, cs, 0);
+	for (int vec = 0; vec < HCT_EXCEPTIONS; vec++)
+		hct_set_gate(idt, vec, hct_isr_table[vec], cs, 0);
 	struct hct_dtr mine = { .limit = PAGE_SIZE - 1, .base = (u64)idt };
 	asm volatile("lidt %0" : : "m"(mine));
 	hct_printf("hctest: monitor table %s", env.have_table ? "found:" : "not found\n");

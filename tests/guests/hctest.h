@@ -140,16 +140,16 @@ struct hct_dtr {
 } __attribute__((packed));
 
 /* Fault catching (hctest_asm.asm). Before an instruction that may fault,
- * store a recovery address in hct_fault_recover; the #UD/#GP/#PF handlers
- * record the vector and resume there (and clear hct_fault_recover). A
- * fault with no recovery address set is reported and ends the run. */
+ * store a recovery address in hct_fault_recover; the handlers of vectors
+ * 0-31 record the vector and resume there (and clear hct_fault_recover).
+ * An exception with no recovery address set is reported and ends the run,
+ * rather than leaving the firmware's handler to hang silently. */
 extern volatile u64 hct_fault_recover;
 extern volatile u32 hct_fault_vector;
 extern volatile u64 hct_fault_error;
 extern volatile u64 hct_fault_rip;
-void hct_isr_ud(void);
-void hct_isr_gp(void);
-void hct_isr_pf(void);
+#define HCT_EXCEPTIONS 32
+extern void (*const hct_isr_table[HCT_EXCEPTIONS])(void);
 void hct_isr_ring0_return(void);
 __attribute__((noreturn)) void hct_unexpected_fault(u64 vector, u64 error, u64 rip);
 void hct_set_gate(void *idt, int vec, void (*fn)(void), u16 cs, int dpl);

@@ -47,24 +47,24 @@ extern hct_unexpected_fault
 
 section .text
 
-; Exception entry: push a dummy error code where the CPU pushes none, so
-; that every frame looks the same (SDM Vol. 3A, 6.14.2 "64-Bit Mode Stack
-; Frame"): [rsp] vector, +8 error code, +16 RIP, +24 CS, +32 RFLAGS, ...
-global hct_isr_ud:function hidden
-hct_isr_ud:
+; Exception entry, one stub per vector 0-31: push a dummy error code where
+; the CPU pushes none, so that every frame looks the same (SDM Vol. 3A,
+; 6.14.2 "64-Bit Mode Stack Frame"; 6.15 lists which vectors push one):
+; [rsp] vector, +8 error code, +16 RIP, +24 CS, +32 RFLAGS, +40 RSP, +48 SS
+%macro isr 1
+isr_%1:
+%if %1 != 8 && %1 != 10 && %1 != 11 && %1 != 12 && %1 != 13 && %1 != 14 && %1 != 17 && %1 != 21 && %1 != 29 && %1 != 30
 	push 0
-	push VEC_UD
+%endif
+	push %1
 	jmp fault_common
+%endmacro
 
-global hct_isr_gp:function hidden
-hct_isr_gp:
-	push VEC_GP
-	jmp fault_common
-
-global hct_isr_pf:function hidden
-hct_isr_pf:
-	push VEC_PF
-	jmp fault_common
+%assign v 0
+%rep 32
+isr v
+%assign v v + 1
+%endrep
 
 fault_common:
 	push rax
@@ -233,6 +233,17 @@ hct_r3_template_fault:
 	int VEC_RING0_RETURN
 	jmp $
 hct_r3_template_end:
+
+section .data
+align 8
+; Entry points of the stubs above, by vector: hct_isr_table[32].
+global hct_isr_table:data hidden
+hct_isr_table:
+%assign v 0
+%rep 32
+	dq isr_ %+ v
+%assign v v + 1
+%endrep
 
 section .bss
 align 8

@@ -197,8 +197,14 @@ void hct_checks_monitor_memory(struct hct_env *env)
 	}
 	u64 rbx = 0, rcx = 0;
 	s64 ret = hct_hypercall(NV_HC_VERSION, &rbx, &rcx, NULL);
-	hct_expect(&c, ret == NV_HC_OK && rbx == NV_VERSION && rcx == NV_HC_VERSION_MAGIC,
-		   "monitor not answering NV_HC_VERSION after the writes (status %ld)", ret);
+	if (ret == (s64)HCT_HC_FAULTED)
+		hct_expect(&c, false, "NV_HC_VERSION after the writes raised %s",
+			   hct_vector_name(hct_fault_vector));
+	else
+		hct_expect(&c, ret == NV_HC_OK && rbx == NV_VERSION &&
+			   rcx == NV_HC_VERSION_MAGIC,
+			   "NV_HC_VERSION after the writes: status %ld, RBX %lx, RCX %lx",
+			   ret, rbx, rcx);
 	hct_end(&c);
 
 	/* And they are not kept: the same addresses read as before. */
