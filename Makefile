@@ -188,11 +188,15 @@ UNIT_SRC := tests/unit/main.c tests/unit/test_config.c tests/unit/test_ept.c \
 	tests/unit/test_exit_reason.c \
 	tests/unit/test_vmcs12.c tests/unit/test_nested_caps.c \
 	tests/unit/test_operand.c tests/unit/test_guest_walk.c tests/unit/test_reflect.c \
+	tests/unit/test_entry_checks.c tests/unit/test_entry_checks_ctl.c \
+	tests/unit/test_entry_checks_guest.c \
 	boot/config.c arch/x86_64/ept.c arch/x86_64/cpuid_policy.c \
 	arch/x86_64/msr_policy.c arch/x86_64/exit_reason.c \
 	arch/x86_64/nested/vmcs12.c arch/x86_64/nested/caps.c \
 	arch/x86_64/nested/operand.c arch/x86_64/nested/guest_walk.c \
-	arch/x86_64/nested/reflect.c
+	arch/x86_64/nested/reflect.c arch/x86_64/nested/entry_checks.c \
+	arch/x86_64/nested/entry_checks_ctl.c arch/x86_64/nested/entry_checks_host.c \
+	arch/x86_64/nested/entry_checks_guest.c arch/x86_64/nested/entry_checks_seg.c
 UNIT_HDR := $(wildcard tests/unit/*.h) boot/config.h \
 	$(wildcard include/nestvisor/*.h) arch/x86_64/include/ept.h \
 	arch/x86_64/include/cpuid_policy.h arch/x86_64/include/msr_policy.h \
@@ -200,7 +204,8 @@ UNIT_HDR := $(wildcard tests/unit/*.h) boot/config.h \
 	arch/x86_64/include/vmcs.h arch/x86_64/include/vmx_caps.h \
 	arch/x86_64/nested/vmcs12.h arch/x86_64/nested/vmcs12_fields.h \
 	arch/x86_64/nested/caps.h arch/x86_64/nested/operand.h \
-	arch/x86_64/nested/guest_walk.h arch/x86_64/nested/reflect.h
+	arch/x86_64/nested/guest_walk.h arch/x86_64/nested/reflect.h \
+	arch/x86_64/nested/entry_checks.h arch/x86_64/nested/entry_checks_int.h
 UNIT_BIN := $(BUILD)/unit/run-unit
 $(UNIT_BIN): $(UNIT_SRC) $(UNIT_HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

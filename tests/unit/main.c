@@ -16,5 +16,6 @@ int main(void)
 	failed += unit_operand();
 	failed += unit_guest_walk();
 	failed += unit_reflect();
+	failed += unit_entry_checks();
 	return failed ? 1 : 0;
 }

@@ -21,5 +21,6 @@ int unit_nested_caps(void);
 int unit_operand(void);
 int unit_guest_walk(void);
 int unit_reflect(void);
+int unit_entry_checks(void);
 
 #endif

@@ -8,8 +8,9 @@
 #define EC_MSR_X2APIC_PAGE          0x8 /* bits 31:8 of 800H-8FFH */
 
 struct entry_check_result nested_check_controls(const struct vmcs12 *v,
-		const struct nested_caps *caps, const struct l1_facts *f)
+		const struct nested_caps *caps, const struct l1_facts *f_in)
 {
+	const struct l1_facts facts = ec_facts(f_in), *f = &facts;
 	const char *rule = ec_check_exec_controls(v, caps, f);
 
 	if (!rule)
@@ -50,8 +51,9 @@ static struct entry_check_result ec_msr_fail(const char *rule, u32 index)
 }
 
 struct entry_check_result nested_check_msr_load(const struct vmcs12 *v,
-		const struct nested_caps *caps, const struct l1_facts *f)
+		const struct nested_caps *caps, const struct l1_facts *f_in)
 {
+	const struct l1_facts facts = ec_facts(f_in), *f = &facts;
 	u32 count = F32(VM_ENTRY_MSR_LOAD_COUNT);
 	u64 addr = F(VM_ENTRY_MSR_LOAD_ADDR);
 	u32 max = EC_MISC_MSR_LIST_MAX(EC_CAP(caps, MSR_IA32_VMX_MISC));

@@ -36,7 +36,9 @@ struct entry_check_result {
  * L1 memory. */
 typedef int (*entry_read_gpa_fn)(void *ctx, u64 gpa, void *buf, u32 len);
 
-/* What the checks need about the CPU L1 sees and about L1 itself. */
+/* What the checks need about the CPU L1 sees and about L1 itself. A
+ * linear_width or debugctl_valid left 0 means 48 bits and the
+ * architectural IA32_DEBUGCTL bits (LBR, BTF, bits 15:6). */
 struct l1_facts {
 	u32 maxphyaddr;       /* CPUID.80000008H:EAX[7:0] as L1 sees it */
 	u32 linear_width;     /* linear-address width: 48, or 57 with LA57 */

@@ -229,8 +229,9 @@ static struct entry_check_result ec_guest_fail(const char *rule, u64 qual)
 }
 
 struct entry_check_result nested_check_guest_state(const struct vmcs12 *v,
-		const struct nested_caps *caps, const struct l1_facts *f)
+		const struct nested_caps *caps, const struct l1_facts *f_in)
 {
+	const struct l1_facts facts = ec_facts(f_in), *f = &facts;
 	const char *rule = ec_check_guest_cr_msr(v, caps, f);
 
 	if (!rule)

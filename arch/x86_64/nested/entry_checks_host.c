@@ -69,8 +69,9 @@ static const char *ec_check_address_space(const struct vmcs12 *v, const struct l
 	} else {
 		CC(!host64, "27.2.4: host address-space size 0 with L1 in IA-32e mode");
 	}
+	/* "IA-32e mode guest requires host address-space size 1" follows
+	 * from the two rules above. */
 	if (!host64) {
-		CC(guest64, "27.2.4: IA-32e mode guest with host address-space size 0");
 		CC(F(HOST_CR4) & CR4_PCIDE, "27.2.4: host CR4.PCIDE set with host address-space size 0");
 		CC(F(HOST_RIP) >> 32, "27.2.4: host RIP bits 63:32 set with host address-space size 0");
 	} else {
@@ -82,8 +83,9 @@ static const char *ec_check_address_space(const struct vmcs12 *v, const struct l
 }
 
 struct entry_check_result nested_check_host_state(const struct vmcs12 *v,
-		const struct nested_caps *caps, const struct l1_facts *f)
+		const struct nested_caps *caps, const struct l1_facts *f_in)
 {
+	const struct l1_facts facts = ec_facts(f_in), *f = &facts;
 	const char *rule = ec_check_host_regs(v, caps, f);
 
 	if (!rule)

@@ -160,6 +160,22 @@ static inline bool ec_fixed_ok(u64 val, u64 fixed0, u64 fixed1)
 	return (val & fixed0) == fixed0 && !(val & ~fixed1);
 }
 
+/* Facts a caller left 0 take the architectural defaults: 48-bit linear
+ * addresses, IA32_DEBUGCTL with LBR, BTF and bits 15:6 (SDM Vol. 4). */
+#define EC_DEFAULT_LINEAR_WIDTH 48
+#define EC_DEFAULT_DEBUGCTL     0xffc3ULL
+
+static inline struct l1_facts ec_facts(const struct l1_facts *f)
+{
+	struct l1_facts n = *f;
+
+	if (!n.linear_width)
+		n.linear_width = EC_DEFAULT_LINEAR_WIDTH;
+	if (!n.debugctl_valid)
+		n.debugctl_valid = EC_DEFAULT_DEBUGCTL;
+	return n;
+}
+
 static inline struct entry_check_result ec_ok(void)
 {
 	return (struct entry_check_result){ .kind = ENTRY_OK };
