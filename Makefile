@@ -252,8 +252,8 @@ test-bochs: | $(DEPS_STAMP)
 	-$(Q)$(call build_inputs,$(BOCHS_INPUTS))
 	$(Q)tests/system/bochs.sh $(BUILD) $(RESULTS)/bochs.txt
 
-# Linux runs KVM and an L2 guest (kvmtest) on bare Bochs (reference, ~1 min;
-# NV_TEST_REFERENCE=0 skips it), then as L1 on the monitor (up to 25 min).
+# Linux runs KVM and an L2 guest (kvmtest) on bare Bochs (the reference;
+# NV_TEST_REFERENCE=0 skips it), then as L1 on the monitor: ~1 min each.
 test-kvm-l1: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
 	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD))

@@ -1,7 +1,7 @@
 #!/bin/bash
 # kvm-l1.sh BUILD OUT: the kvm-l1 tier. Linux loads kvm-intel and runs an
-# L2 guest with kvmtest (nestvisor.test=kvm). Two Bochs runs, each bounded by
-# NV_KVM_L1_TIMEOUT s (default 1500):
+# L2 guest with kvmtest (nestvisor.test=kvm). Two Bochs runs of under a
+# minute each, bounded by NV_KVM_L1_TIMEOUT s (default 600):
 #   bare:      Linux on bare Bochs (Bochs's own VMX, no monitor): the
 #              reference showing that the kernel, KVM and kvmtest work, so
 #              that a failure below points at nestvisor. About 50 s;
@@ -25,7 +25,7 @@ monitor=$build/nestvisor.elf
 kernel=$build/linux/vmlinuz
 initrd=$build/linux/initrd.img
 cmdline="console=ttyS0,115200 nestvisor.test=kvm"
-timeout=${NV_KVM_L1_TIMEOUT:-1500}
+timeout=${NV_KVM_L1_TIMEOUT:-600}
 
 # run_image NAME STOP-REGEX MKIMAGE-ARGS...: build NAME.img, boot it on Bochs;
 # sets run_rc (run.sh's status; 2: the image could not be built) and
@@ -58,15 +58,22 @@ first_line() { # LOG REGEX
 why_not() { # LOG
 	local why
 	why=$(first_line "$1" 'kvmtest: FAIL|\[nestvisor\] FATAL|Kernel panic|insmod .* failed|/dev/kvm absent')
+	# A module that did not load: add the kernel's own word on it.
+	case $why in
+	*insmod*) why="$why $(grep -aE '\] kvm(_intel)?: ' "$1" | tr -d '\r' | tail -n 1 | cut -c 1-100)" ;;
+	esac
 	[ -n "$why" ] || why=$(grep -aE 'nestvisor-l1: |kvmtest: ' "$1" | tr -d '\r' |
 		tail -n 1 | cut -c 1-160 | sed 's/^/last step: /')
 	echo "${why:-nothing from /init in the log} ($run_line; log: $1)"
 }
 
 # The L1 side, common to both runs: KVM loads, /dev/kvm, each L2 exit, the
-# verdict.
+# verdict. The monitor writes its lines to the UART while L1 is stopped,
+# which can be in the middle of an L1 line: the checks read LOG.l1, the log
+# with the monitor's lines cut out and the pieces of L1's lines rejoined.
 check_l1() { # TIER LOG
-	local t=$1 log=$2
+	local t=$1 log=$2.l1
+	sed -z 's/\[nestvisor\] [^\r\n]*\r\?\n//g' "$2" >"$log"
 	expect_log "$log" 'nestvisor-l1: kvm modules loaded' "$t/kvm-modules"
 	expect_log "$log" 'nestvisor-l1: /dev/kvm present' "$t/dev-kvm"
 	expect_log "$log" 'kvmtest: L2 exit IO port 0x10 value 0x42' "$t/l2-io-exit"
