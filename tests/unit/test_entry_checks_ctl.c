@@ -57,6 +57,8 @@ const struct ec_case ec_ctl_cases[] = {
 	  VMFAIL_CTL("TPR threshold bits 31:4") },
 	{ "ec_tpr_threshold_vtpr", .setup = { TPR_ON, M8(T_VAPIC + 0x80, 0x50), W(TPR_THRESHOLD, 5) },
 	  .brk = { W(TPR_THRESHOLD, 6) }, VMFAIL_CTL("greater than VTPR") },
+	{ "ec_vtpr_unreadable", .setup = { TPR_ON }, .brk = { W(VIRTUAL_APIC_PAGE_ADDR, 0x80000) },
+	  VMFAIL_CTL("VTPR unreadable") },
 	{ "ec_apicv_needs_tpr_shadow", CAPS_HW, .setup = { TPR_ON, SEC(SECONDARY_VIRTUALIZE_X2APIC) },
 	  .brk = { CL(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW) }, VMFAIL_CTL("without use TPR shadow") },
 	{ "ec_apic_access_addr", CAPS_HW,
