@@ -62,7 +62,7 @@ $(BUILD)/mon/%.o: %.c
 $(BUILD)/mon/%.o: %.asm
 	@mkdir -p $(dir $@)
 	@echo "  NASM    $<"
-	$(Q)$(NASM) -f elf64 -g -MD $(@:.o=.d) -MP -o $@ $<
+	$(Q)$(NASM) -f elf64 -g -Iarch/x86_64/ -MD $(@:.o=.d) -MP -o $@ $<
 
 $(MONITOR): $(MON_OBJ) linker.ld
 	@echo "  LD      $@"

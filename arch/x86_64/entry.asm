@@ -2,6 +2,7 @@
 ; Only what C cannot do lives here.
 bits 64
 default rel
+%include "gpr.inc"
 
 extern vmm_main
 extern vmx_exit_handler
@@ -43,44 +44,14 @@ vmx_launch:
 ; numbering, so an exit qualification's register number indexes it).
 global vmx_exit_stub
 vmx_exit_stub:
-	push r15
-	push r14
-	push r13
-	push r12
-	push r11
-	push r10
-	push r9
-	push r8
-	push rdi
-	push rsi
-	push rbp
-	push rbp          ; rsp slot: the guest's RSP is in the VMCS
-	push rbx
-	push rdx
-	push rcx
-	push rax
+	PUSH_GPRS
 	mov rdi, rsp              ; struct guest_regs *
 	mov rsi, [rsp + 16 * 8]   ; struct vcpu *
 	call vmx_exit_handler     ; 16 pushes keep RSP 16-byte aligned
 .enter:
 	; eax != 0: VMLAUNCH the current VMCS (a fresh VMCS02), else VMRESUME.
 	test eax, eax
-	pop rax
-	pop rcx
-	pop rdx
-	pop rbx
-	lea rsp, [rsp + 8]        ; lea, not add: keep the flags of the test
-	pop rbp
-	pop rsi
-	pop rdi
-	pop r8
-	pop r9
-	pop r10
-	pop r11
-	pop r12
-	pop r13
-	pop r14
-	pop r15
+	POP_GPRS
 	jnz .launch
 	vmresume
 	jmp .failed
@@ -90,22 +61,7 @@ vmx_exit_stub:
 	; VM entry failed (VMfailInvalid/VMfailValid): save the registers
 	; again and let C decide (a monitor bug for VMCS01; for VMCS02, L1's
 	; VMLAUNCH/VMRESUME fails). It returns the flag for the next try.
-	push r15
-	push r14
-	push r13
-	push r12
-	push r11
-	push r10
-	push r9
-	push r8
-	push rdi
-	push rsi
-	push rbp
-	push rbp
-	push rbx
-	push rdx
-	push rcx
-	push rax
+	PUSH_GPRS
 	pushfq
 	pop rdx                   ; RFLAGS of the failed instruction
 	mov rdi, rsp

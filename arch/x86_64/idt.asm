@@ -2,6 +2,7 @@
 ; are recovered (a guest names the MSR or XCR; the hardware decides).
 bits 64
 default rel
+%include "gpr.inc"
 
 extern host_exception
 
@@ -34,43 +35,13 @@ exc_%1:
 ; Frame: rax..r15 (struct guest_regs order), vector, error code, then the
 ; CPU's rip, cs, rflags, rsp, ss.
 exc_common:
-	push r15
-	push r14
-	push r13
-	push r12
-	push r11
-	push r10
-	push r9
-	push r8
-	push rdi
-	push rsi
-	push rbp
-	push rbp
-	push rbx
-	push rdx
-	push rcx
-	push rax
+	PUSH_GPRS
 	mov rdi, rsp
 	mov rbx, rsp
 	and rsp, -16
 	call host_exception     ; returns only to resume (fix-up or NMI)
 	mov rsp, rbx
-	pop rax
-	pop rcx
-	pop rdx
-	pop rbx
-	add rsp, 8
-	pop rbp
-	pop rsi
-	pop rdi
-	pop r8
-	pop r9
-	pop r10
-	pop r11
-	pop r12
-	pop r13
-	pop r14
-	pop r15
+	POP_GPRS
 	add rsp, 16
 	iretq
 
