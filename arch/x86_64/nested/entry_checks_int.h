@@ -25,6 +25,7 @@
 			return ec_rule_;                                    \
 	} while (0)
 
+/* Field reads from the VMCS12 `v` in scope. */
 #define F(enc) vmcs12_get(v, (enc))
 #define F32(enc) ((u32)vmcs12_get(v, (enc)))
 #define EC_CAP(c, m) ((c)->msr[(m) - MSR_IA32_VMX_BASIC])
