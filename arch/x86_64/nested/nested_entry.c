@@ -47,6 +47,16 @@ static const char *check_addresses(const struct vmcs12 *c)
 	return NULL;
 }
 
+/* For the checks that read L1 memory (link pointer, PDPTEs, MSR lists). */
+static int read_l1_memory(void *ctx, u64 gpa, void *buf, u32 len)
+{
+	(void)ctx;
+	if (!nested_gpa_valid(gpa, len))
+		return -1;
+	memcpy(buf, nested_gpa_ptr(gpa), len);
+	return 0;
+}
+
 bool nested_vmentry(struct vcpu *v, bool launch)
 {
 	struct nested_vcpu *n = &v->nested;
@@ -72,7 +82,12 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 	}
 
 	/* SDM 27.2-27.3: controls, host state, guest state. */
-	struct l1_facts facts = { .maxphyaddr = nested_maxphyaddr(), .l1_long_mode = guest_in_64bit_mode() };
+	struct l1_facts facts = {
+		.maxphyaddr = nested_maxphyaddr(),
+		.l1_long_mode = vmcs_read(GUEST_IA32_EFER) & EFER_LMA, /* SDM 27.2.4 */
+		.current_vmcs_ptr = n->current_ptr,
+		.read_gpa = read_l1_memory,
+	};
 	struct entry_check_result r = nested_check_vmentry(c, &n->caps, &facts);
 	if (r.kind == ENTRY_OK) {
 		const char *bad = check_addresses(c);
