@@ -28,14 +28,14 @@ struct vmx_req {
 	const char *name;
 };
 
-/* Primary processor-based controls (SDM 24.6.2). */
+/* Primary processor-based controls (SDM 25.6.2). */
 static const struct vmx_req req_proc[] = {
 	{ 25, "IA32_VMX_PROCBASED_CTLS: use I/O bitmaps (bit 25)" },
 	{ 28, "IA32_VMX_PROCBASED_CTLS: use MSR bitmaps (bit 28)" },
 	{ 31, "IA32_VMX_PROCBASED_CTLS: activate secondary controls (bit 31)" },
 };
 
-/* Secondary processor-based controls (SDM 24.6.2). */
+/* Secondary processor-based controls (SDM 25.6.2). */
 static const struct vmx_req req_proc2[] = {
 	{ 1, "IA32_VMX_PROCBASED_CTLS2: enable EPT (bit 1)" },
 	{ 7, "IA32_VMX_PROCBASED_CTLS2: unrestricted guest (bit 7)" },
@@ -49,14 +49,14 @@ static const struct vmx_req req_ept[] = {
 	{ 20, "IA32_VMX_EPT_VPID_CAP: INVEPT (bit 20)" },
 };
 
-/* VM-entry controls (SDM 24.8.1). */
+/* VM-entry controls (SDM 25.8.1). */
 static const struct vmx_req req_entry[] = {
 	{ 9, "IA32_VMX_ENTRY_CTLS: IA-32e mode guest (bit 9)" },
 	{ 14, "IA32_VMX_ENTRY_CTLS: load IA32_PAT (bit 14)" },
 	{ 15, "IA32_VMX_ENTRY_CTLS: load IA32_EFER (bit 15)" },
 };
 
-/* VM-exit controls (SDM 24.7.1). */
+/* VM-exit controls (SDM 25.7.1). */
 static const struct vmx_req req_exit[] = {
 	{ 9, "IA32_VMX_EXIT_CTLS: host address-space size (bit 9)" },
 	{ 18, "IA32_VMX_EXIT_CTLS: save IA32_PAT (bit 18)" },
@@ -143,7 +143,7 @@ int vmx_check(const struct vmx_hw *hw, void (*missing)(const char *item))
 			   req_exit, ARRAY_SIZE(req_exit), missing);
 
 	/* Enable and lock only once we know we will use VMX: the lock bit stays
-	 * set until the next reset (SDM 23.7 "Enabling and Entering VMX"). */
+	 * set until the next reset (SDM 24.7 "Enabling and Entering VMX Operation"). */
 	if (!count && !(feature & FEATURE_CONTROL_LOCK))
 		hw->wrmsr(MSR_IA32_FEATURE_CONTROL,
 			  feature | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX);

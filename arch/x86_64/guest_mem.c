@@ -48,7 +48,7 @@ int ept_setup(struct vcpu *v, const struct nv_bootinfo *bi)
 	return 0;
 }
 
-/* INVEPT, single-context (SDM 30.3 "INVEPT"): after a mapping changes. */
+/* INVEPT, single-context (SDM 31.3 "INVEPT"): after a mapping changes. */
 void ept_invalidate(struct vcpu *v)
 {
 	struct { u64 eptp, reserved; } desc = { ept_eptp(&v->ept), 0 };
