@@ -9,6 +9,8 @@
  *   OUT 0x42 to port 0x10       -> KVM_EXIT_IO
  *   CPUID leaf 0, results stored at L2_DATA, then OUT EAX to port 0x11
  *                               -> KVM_EXIT_IO (KVM answers CPUID itself)
+ *   a qword into each of 256 pages, then OUT 256 to port 0x12
+ *                               -> KVM_EXIT_IO
  *   HLT                         -> KVM_EXIT_HLT (no in-kernel irqchip)
  * kvmtest checks every exit against that script and prints
  * "kvmtest: PASS" (exit status 0) or "kvmtest: FAIL <why>" (status 1). */
@@ -35,11 +37,15 @@
 #define L2_CODE 0x8000UL
 #define L2_DATA 0x9000UL /* CPUID.0 EBX, EDX, ECX, EAX as L2 stored them */
 #define L2_STACK 0x1ff000UL
+#define L2_FILL 0x10000UL /* 256 pages L2 writes, 0x10000-0x10ffff */
+#define L2_FILL_PAGES 0x100U
+#define L2_FILL_MAGIC 0x4e56464c4c000000ULL /* "NVFLL" */
 /* Three pages KVM may use for its real-mode TSS; outside the slot. */
 #define L2_TSS_ADDR 0xfffbd000UL
 
 #define PORT_HELLO 0x10
 #define PORT_CPUID 0x11
+#define PORT_FILL 0x12
 #define HELLO_VALUE 0x42
 
 /* Paging-structure bits (SDM Vol. 3A, 4.5 "4-Level Paging"). */
@@ -76,6 +82,18 @@ __asm__(".pushsection .rodata\n"
 	"	movl %ecx, 0x9008\n"
 	"	movl %eax, 0x900c\n"
 	"	outl %eax, $0x11\n"
+	/* Touch every page of L2_FILL: one page fault each for L1's KVM
+	 * (shadow paging on nestvisor), one qword each for kvmtest to check. */
+	"	movl $0x10000, %edi\n"
+	"	movabsq $0x4e56464c4c000000, %rbx\n"
+	"1:	movq %rdi, %rax\n"
+	"	xorq %rbx, %rax\n"
+	"	movq %rax, (%rdi)\n"
+	"	addl $0x1000, %edi\n"
+	"	cmpl $0x110000, %edi\n"
+	"	jb 1b\n"
+	"	movl $0x100, %eax\n"
+	"	outl %eax, $0x12\n"
 	"	hlt\n"
 	"l2_code_end:\n"
 	".popsection\n");
@@ -356,6 +374,23 @@ static int run_l2(const struct kvm_cpuid_entry2 *leaf0)
 	if (strcmp(got, want) != 0 || l2[3] != leaf0->eax || value != l2[3])
 		return fail("L2 CPUID.0 is \"%s\"/0x%x (OUT 0x%x), KVM_SET_CPUID2 gave \"%s\"/0x%x",
 			    got, l2[3], value, want, leaf0->eax);
+
+	if (expect_out(PORT_FILL, 4, &value))
+		return 1;
+	unsigned int good = 0;
+	for (unsigned int i = 0; i < L2_FILL_PAGES; i++) {
+		uint64_t q, gpa = L2_FILL + i * 0x1000UL;
+		memcpy(&q, mem + gpa, sizeof(q));
+		if (q == (gpa ^ L2_FILL_MAGIC))
+			good++;
+		else if (good == i)
+			printf("kvmtest: page 0x%llx holds 0x%llx, expected 0x%llx\n",
+			       (unsigned long long)gpa, (unsigned long long)q,
+			       (unsigned long long)(gpa ^ L2_FILL_MAGIC));
+	}
+	printf("kvmtest: L2 wrote %u pages, %u as expected\n", value, good);
+	if (value != L2_FILL_PAGES || good != L2_FILL_PAGES)
+		return fail("L2's page writes: %u of %u pages right", good, L2_FILL_PAGES);
 
 	int reason = run_once();
 	if (reason < 0)

@@ -78,6 +78,7 @@ check_l1() { # TIER LOG
 	expect_log "$log" 'nestvisor-l1: /dev/kvm present' "$t/dev-kvm"
 	expect_log "$log" 'kvmtest: L2 exit IO port 0x10 value 0x42' "$t/l2-io-exit"
 	expect_log "$log" 'kvmtest: L2 cpuid vendor [[:print:]]{12}' "$t/l2-cpuid"
+	expect_log "$log" 'kvmtest: L2 wrote 256 pages, 256 as expected' "$t/l2-page-writes"
 	expect_log "$log" 'kvmtest: L2 exit HLT' "$t/l2-hlt-exit"
 	if grep -aq 'kvmtest: PASS' "$log" && ! grep -aq 'kvmtest: FAIL' "$log"; then
 		pass "$t/kvmtest"
