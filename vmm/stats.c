@@ -58,8 +58,9 @@ void stats_print(void)
 			pr_info("  %2u %-24s %10lu", r, arch_exit_reason_name(r), l1_counts[r]);
 	if (!l2_total)
 		return;
-	pr_info("exit statistics: %lu exits from L2, %lu reflected to L1, %lu L1 exits while handling them",
-		l2_total, reflected, l0_for_reflected);
+	u64 tenths = reflected ? l0_for_reflected * 10 / reflected : 0;
+	pr_info("exit statistics: %lu exits from L2, %lu reflected to L1, %lu L1 exits while handling them "
+		"(%lu.%lu per reflected exit)", l2_total, reflected, l0_for_reflected, tenths / 10, tenths % 10);
 	for (u32 r = 0; r < NV_EXIT_REASONS; r++)
 		if (l2_counts[r])
 			pr_info("  %2u %-24s %10lu", r, arch_exit_reason_name(r), l2_counts[r]);
