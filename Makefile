@@ -114,8 +114,17 @@ $(BUILD)/BOOTX64.so: $(LOADER_OBJ)
 loader: $(LOADER)
 
 # Ring-0 test guests: EFI applications the loader starts in place of Linux.
-GUESTS := hctest hello tfault
+GUESTS := hctest hello tfault vmxtest vmxfuzz
 GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
+# vmxtest/vmxfuzz (L1 hypervisors) use the SDM names in arch/x86_64/include.
+VMXTEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/, \
+	vmxtest_lib.o vmxtest_cpu.o vmxtest_vmcs.o vmxtest_asm.o)
+$(BUILD)/efi/tests/guests/vmx%.o: EFI_CFLAGS += -Iarch/x86_64/include
+$(BUILD)/guests/vmxtest.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
+	vmxtest_insn.o vmxtest_l2.o vmxtest_events.o)
+$(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o
+# A fixed fuzz seed (default: RDTSC): make -B build/guests/vmxfuzz.efi VMXFUZZ_SEED=n
+$(BUILD)/efi/tests/guests/vmxfuzz.o: EFI_CFLAGS += $(if $(VMXFUZZ_SEED),-DVMXFUZZ_SEED=$(VMXFUZZ_SEED)ULL)
 # hctest's other objects (the pattern rule below links $^).
 $(BUILD)/guests/hctest.so: $(addprefix $(BUILD)/efi/tests/guests/, \
 	hctest_hc.o hctest_vmx.o hctest_ring3.o hctest_asm.o)
@@ -227,12 +236,13 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 # is removed so the tier reports it missing instead of using a stale one.
 build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
-.PHONY: test test-unit test-qemu test-bochs test-kvm test-kvm-l1
+.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(Q)$(call tier,unit)
 	-$(Q)$(call tier,qemu)
 	-$(Q)$(call tier,bochs)
+	-$(Q)$(call tier,nested)
 	-$(Q)$(call tier,kvm)
 	-$(Q)$(call tier,kvm-l1)
 	$(Q)tests/summary.sh $(RESULTS)
@@ -251,6 +261,14 @@ test-bochs: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
 	-$(Q)$(call build_inputs,$(BOCHS_INPUTS))
 	$(Q)tests/system/bochs.sh $(BUILD) $(RESULTS)/bochs.txt
+
+# The L1-hypervisor guests (vmxtest, vmxfuzz) on bare Bochs (the oracle)
+# and on the monitor; docs/testing-nested.md. About 1 min.
+test-nested: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(RESULTS)
+	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(BUILD)/guests/vmxtest.efi \
+		$(BUILD)/guests/vmxfuzz.efi)
+	$(Q)tests/system/nested.sh $(BUILD) $(RESULTS)/nested.txt
 
 # Linux runs KVM and an L2 guest (kvmtest) on bare Bochs (the reference;
 # NV_TEST_REFERENCE=0 skips it), then as L1 on the monitor: ~1 min each.
@@ -274,7 +292,7 @@ help:
 	@echo "make            build the loader, the monitor and the test guests"
 	@echo "make run        boot the demonstration (Linux as L1): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
-	@echo "make test-unit | test-qemu | test-bochs | test-kvm | test-kvm-l1   one tier"
+	@echo "make test-unit | test-qemu | test-bochs | test-nested | test-kvm | test-kvm-l1   one tier"
 	@echo "make deps       install the Debian packages the build uses"
 	@echo "make clean"
 

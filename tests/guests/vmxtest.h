@@ -223,7 +223,7 @@ extern const u8 vt_l2_seq[], vt_l2_at_cpuid[], vt_l2_at_vmcall[], vt_l2_at_hlt[]
 	vt_l2_at_cr0[], vt_l2_at_ud2[], vt_l2_ipi[], vt_l2_ipi_wait[], vt_l2_ipi_timeout[];
 extern u64 vt_l2_cr0_value;
 extern const u8 vt_l2_swint[], vt_l2_evt[], vt_l2_count[], vt_l2_count_vmcall[],
-	vt_l2_cpuid_loop[], vt_l2_cpuid_loop_at[];
+	vt_l2_cpuid_loop[], vt_l2_cpuid_loop_at[], vt_l2_sled[];
 #define VT_L2_IO_PORT 0x510
 #define VT_L2_MSR MSR_IA32_PAT
 

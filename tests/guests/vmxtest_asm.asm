@@ -336,6 +336,14 @@ vt_l2_cpuid_loop_at:
 	cpuid
 	jmp vt_l2_cpuid_loop
 
+; vmxfuzz: an injected software event may carry any instruction length
+; 0..15; the return address then still lands in this sled.
+global vt_l2_sled:function hidden
+vt_l2_sled:
+	times 16 nop
+	cpuid
+	jmp vt_l2_sled
+
 ; ---- L2's IDT: 256 stubs, 16 bytes apart, recording the last event.
 global vt_l2_isr_base:function hidden
 align 16

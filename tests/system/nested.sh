@@ -1,0 +1,142 @@
+#!/bin/bash
+# nested.sh BUILD OUT: the nested tier. The L1-hypervisor test guests on
+# Bochs, twice: on bare Bochs (the guest is \EFI\BOOT\BOOTX64.EFI and uses
+# Bochs's own VMX: the oracle) and as nestvisor's guest (its VMX
+# instructions emulated by the monitor). Results:
+#   nested/bare/<check>, nested/nestvisor/<check>   vmxtest's verdicts
+#   nested/same-as-hardware    both runs gave the same checks, same outcomes
+#   nested/nestvisor/run-ended the monitor ended the run with status 0
+#   nested/fuzz-bare/<check>   vmxfuzz's instruction fuzz on bare Bochs
+#   nested/fuzz/<check>        vmxfuzz under nestvisor (FAIL reasons carry
+#                              the seed; the survival line has it in its name)
+# Result lines go to OUT (tests/system/lib.sh); logs to BUILD/test-logs/nested/.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+build=${1:?usage: tests/system/nested.sh BUILD OUT}
+results_init "${2:?usage: tests/system/nested.sh BUILD OUT}"
+logs=$build/test-logs/nested
+mkdir -p "$logs"
+
+loader=$build/BOOTX64.efi
+monitor=$build/nestvisor.elf
+vmxtest=$build/guests/vmxtest.efi
+vmxfuzz=$build/guests/vmxfuzz.efi
+
+# boot NAME TIMEOUT MKIMAGE-ARGS...: build NAME.img, run it on Bochs; sets
+# run_rc and run_line; the serial log is NAME.log.
+boot() {
+	local name=$1 timeout=$2
+	shift 2
+	if ! "$top/tools/mkimage.sh" --out "$logs/$name.img" "$@" \
+		>"$logs/$name.mkimage" 2>&1; then
+		run_rc=2 run_line="mkimage.sh failed: $(tail -n 1 "$logs/$name.mkimage")"
+		return 1
+	fi
+	echo "nested.sh: booting $name on Bochs (up to $timeout s)"
+	"$top/tools/run.sh" --emulator bochs --image "$logs/$name.img" \
+		--timeout "$timeout" --log "$logs/$name.log" >"$logs/$name.run" 2>&1
+	run_rc=$?
+	run_line=$(tail -n 1 "$logs/$name.run")
+	echo "$run_line"
+	rm -f "$logs/$name.img"
+}
+
+# The guest's own lines "<prog>: PASS|FAIL|SKIP ...", each once (a line may
+# reach the log twice, through the firmware console and the UART).
+guest_lines() { # PROG LOG
+	grep -aoE "$1: (PASS|FAIL|SKIP) .*" "$2" | tr -d '\r' | awk '!seen[$0]++'
+}
+
+# relay PROG LOG TIER [SUFFIX]: one result per guest verdict; writes
+# "name PASS|FAIL" to LOG.outcomes; FAIL if the summary line is missing.
+relay() {
+	local prog=$1 log=$2 tier=$3 suffix=${4:-} line name n=0
+	: >"$log.outcomes"
+	while IFS= read -r line; do
+		line=${line#"$prog": }
+		case $line in
+		PASS\ *) name=${line#PASS }; pass "$tier/$name"
+			echo "$name PASS" >>"$log.outcomes" ;;
+		FAIL\ *) name=${line#FAIL }; fail "$tier/${name%%: *}" "${name#*: }$suffix"
+			echo "${name%%: *} FAIL" >>"$log.outcomes" ;;
+		SKIP\ *) name=${line#SKIP }; skip "$tier/${name%%: *}" "${name#*: }" ;;
+		*) continue ;;
+		esac
+		n=$((n + 1))
+	done < <(guest_lines "$prog" "$log")
+	if [ "$n" -eq 0 ]; then
+		fail "$tier/report" "no '$prog: PASS|FAIL' line in $log (${run_line:-no run})"
+	elif ! grep -aqE "$prog: [0-9]+ passed, [0-9]+ failed" "$log"; then
+		fail "$tier/report" "no summary line: $prog stopped after $n checks" \
+			"($(grep -a "$prog: \|FATAL" "$log" | tr -d '\r' | tail -n 1 | cut -c 1-120))"
+	fi
+}
+
+# The monitor ended the run with status 0 and no panic.
+check_end() { # NAME LOG
+	local fatal
+	fatal=$(grep -a -m 1 '\[nestvisor\] FATAL' "$2" | tr -d '\r')
+	if [ -n "$fatal" ]; then
+		fail "$1" "$fatal"
+	elif [ "$run_rc" -eq 0 ] && grep -aq '\[nestvisor\] run ended: status 0' "$2"; then
+		pass "$1"
+	else
+		fail "$1" "${run_line:-no run} (log: $2)"
+	fi
+}
+
+test_vmxtest() {
+	local bare=$logs/vmxtest-bare.log nv=$logs/vmxtest-nestvisor.log diffs
+	if need_inputs nested/bare "$vmxtest"; then
+		boot vmxtest-bare 300 --loader "$vmxtest" --kernel "$vmxtest" --no-config &&
+			relay vmxtest "$bare" nested/bare
+	fi
+	if need_inputs nested/nestvisor "$vmxtest" "$loader" "$monitor"; then
+		if boot vmxtest-nestvisor 400 --loader "$loader" --monitor "$monitor" \
+			--kernel "$vmxtest" --debug-exit yes; then
+			relay vmxtest "$nv" nested/nestvisor
+			check_end nested/nestvisor/run-ended "$nv"
+		else
+			fail nested/nestvisor "$run_line"
+		fi
+	fi
+	# Hardware is the oracle: same check names, same outcomes.
+	if [ ! -s "$bare.outcomes" ] || [ ! -s "$nv.outcomes" ]; then
+		fail nested/same-as-hardware "a run reported no checks (bare: $bare, nestvisor: $nv)"
+		return
+	fi
+	diffs=$(diff <(sort "$bare.outcomes") <(sort "$nv.outcomes") |
+		sed -n 's/^< \(.*\)/bare: \1/p; s/^> \(.*\)/nestvisor: \1/p' | paste -sd ';' -)
+	if [ -z "$diffs" ]; then
+		pass nested/same-as-hardware
+	else
+		fail nested/same-as-hardware "differences: $diffs"
+	fi
+}
+
+test_vmxfuzz() {
+	local bare=$logs/vmxfuzz-bare.log nv=$logs/vmxfuzz-nestvisor.log seed
+	need_inputs nested/fuzz "$vmxfuzz" "$loader" "$monitor" || return
+	boot vmxfuzz-bare 300 --loader "$vmxfuzz" --kernel "$vmxfuzz" --no-config &&
+		relay vmxfuzz "$bare" nested/fuzz-bare \
+			" (seed $(grep -aom1 'vmxfuzz: seed [0-9]*' "$bare" | awk '{print $3}'))"
+	if ! boot vmxfuzz-nestvisor 600 --loader "$loader" --monitor "$monitor" \
+		--kernel "$vmxfuzz" --debug-exit yes; then
+		fail nested/fuzz "$run_line"
+		return
+	fi
+	seed=$(grep -aom1 'vmxfuzz: seed [0-9]*' "$nv" | awk '{print $3}')
+	echo "nested.sh: vmxfuzz under nestvisor used seed ${seed:-unknown}"
+	relay vmxfuzz "$nv" nested/fuzz " (seed ${seed:-unknown})"
+	# The survival line carries the seed in its name (a PASS has no reason).
+	sed -i "s|^PASS nested/fuzz/survived .*|PASS nested/fuzz/survived-seed-${seed:-unknown}|" \
+		"$NV_RESULTS"
+	check_end nested/fuzz/run-ended "$nv"
+}
+
+test_vmxtest
+test_vmxfuzz
+results_status
