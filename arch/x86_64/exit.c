@@ -180,7 +180,9 @@ int vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
 		guest_report_and_stop("unexpected VM exit");
 	}
 out:
-	if (v->nmi_pending)
+	/* An NMI the monitor took belongs to L1's machine: it waits while L2
+	 * runs and is injected when L1 next runs. */
+	if (v->nmi_pending && !v->nested.in_l2)
 		deliver_pending_nmi(v);
 	v->regs = NULL;
 	return launch;
