@@ -49,7 +49,14 @@ static void merge_bitmap(u8 *out, u64 l1_gpa, const u8 *l0)
 		o[i] = a[i] | b[i];
 }
 
-static void setup_controls(struct vcpu *v, const struct vmcs12 *c)
+/* What VMCS02 takes from VMCS01: L1's EFER, PAT, DR7 and DEBUGCTL as they
+ * are now, and L0's own TSC offset. */
+struct l1_regs {
+	u64 efer, pat, dr7, debugctl;
+	u64 l0_tsc_offset;
+};
+
+static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct l1_regs *l1)
 {
 	struct nested_vcpu *n = &v->nested;
 	u32 proc = c->cpu_based_vm_exec_control;
@@ -75,6 +82,13 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c)
 		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
 		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
 	}
+	/* L2's TSC = L1's view (L0's offset) plus L1's offset for L2, when
+	 * L1 uses offsetting (SDM 26.3 "Changes to Instruction Behavior":
+	 * RDTSC adds the TSC offset). */
+	u64 tsc_offset = l1->l0_tsc_offset + ((proc & CPU_BASED_USE_TSC_OFFSETTING) ? c->tsc_offset : 0);
+	if (tsc_offset)
+		proc |= CPU_BASED_USE_TSC_OFFSETTING;
+	vmcs_write(TSC_OFFSET, tsc_offset);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_ACTIVATE_SECONDARY);
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2 | SECONDARY_ENABLE_EPT);
 	vmcs_write(EPT_POINTER, ept_eptp(&v->ept));
@@ -87,7 +101,6 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write(CR3_TARGET_VALUE1, c->cr3_target_value1);
 	vmcs_write(CR3_TARGET_VALUE2, c->cr3_target_value2);
 	vmcs_write(CR3_TARGET_VALUE3, c->cr3_target_value3);
-	vmcs_write(TSC_OFFSET, (proc & CPU_BASED_USE_TSC_OFFSETTING) ? c->tsc_offset : 0);
 	if (proc & CPU_BASED_TPR_SHADOW) {
 		vmcs_write(VIRTUAL_APIC_PAGE_ADDR, c->virtual_apic_page_addr);
 		vmcs_write(TPR_THRESHOLD, c->tpr_threshold);
@@ -126,10 +139,6 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write(VM_ENTRY_INSTRUCTION_LEN, c->vm_entry_instruction_len);
 }
 
-/* L1's EFER, PAT, DR7 and DEBUGCTL as they are now: VMCS01's guest state. */
-struct l1_regs {
-	u64 efer, pat, dr7, debugctl;
-};
 
 static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
 {
@@ -168,13 +177,14 @@ int nested_vmcs02_load(struct vcpu *v)
 	struct l1_regs l1 = {
 		vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_IA32_PAT),
 		vmcs_read(GUEST_DR7), vmcs_read(GUEST_IA32_DEBUGCTL),
+		(vmcs_read(CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_USE_TSC_OFFSETTING) ? vmcs_read(TSC_OFFSET) : 0,
 	};
 	u64 pa = (u64)n->vmcs02;
 	u8 fail;
 	asm volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
 	if (fail)
 		panic("VMPTRLD of VMCS02 failed");
-	setup_controls(v, n->cache);
+	setup_controls(v, n->cache, &l1);
 	setup_guest(n->cache, &l1);
 	vmcs_host_state_write(v);
 	n->in_l2 = true;
