@@ -265,11 +265,37 @@ static void prepare_pages(struct vt_env *env)
 	}
 }
 
+/* "seed=<decimal>" in the load options (the loader's cmdline) picks the
+ * seed, so a test run can vary it and a failure can be replayed. */
+static u64 seed_from_load_options(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+	EFI_LOADED_IMAGE *li = NULL;
+	if (uefi_call_wrapper(st->BootServices->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li) !=
+		    EFI_SUCCESS || !li || !li->LoadOptions)
+		return 0;
+	const CHAR16 *o = li->LoadOptions;
+	UINTN n = li->LoadOptionsSize / sizeof(CHAR16);
+	for (UINTN i = 0; i + 5 <= n; i++) {
+		if (o[i] != 's' || o[i + 1] != 'e' || o[i + 2] != 'e' || o[i + 3] != 'd' || o[i + 4] != '=')
+			continue;
+		u64 v = 0;
+		for (UINTN j = i + 5; j < n && o[j] >= '0' && o[j] <= '9'; j++)
+			v = v * 10 + (u64)(o[j] - '0');
+		return v;
+	}
+	return 0;
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	static struct vt_env env;
 	struct vt_check c;
 	u64 seed = VMXFUZZ_SEED;
+
+	/* Before vt_setup(): it takes over the IDT and interrupts, after which
+	 * firmware services are not to be called. */
+	if (!seed)
+		seed = seed_from_load_options(image, st);
 
 	if (!vt_setup(&env, image, st, "vmxfuzz") || !env.vmx_ok) {
 		vt_printf("vmxfuzz: FAIL setup: no VMX\nvmxfuzz: 0 passed, 1 failed\n");

@@ -128,8 +128,11 @@ test_vmxfuzz() {
 		seed=$(grep -aom1 'vmxfuzz: seed [0-9]*' "$bare" | awk '{print $3}')
 		relay vmxfuzz "$bare" nested/fuzz-bare " (seed ${seed:-unknown})"
 	fi
+	# A new seed each run (replay one with NV_FUZZ_SEED=<n> make test-nested).
+	local want=${NV_FUZZ_SEED:-$(( $(date +%s) % 1000000007 + 1 ))}
+	echo "nested.sh: vmxfuzz under nestvisor with seed $want"
 	if ! boot vmxfuzz-nestvisor 600 --loader "$loader" --monitor "$monitor" \
-		--kernel "$vmxfuzz" --debug-exit yes; then
+		--kernel "$vmxfuzz" --debug-exit yes --cmdline "seed=$want"; then
 		fail nested/fuzz "$run_line"
 		return
 	fi
