@@ -114,7 +114,7 @@ $(BUILD)/BOOTX64.so: $(LOADER_OBJ)
 loader: $(LOADER)
 
 # Ring-0 test guests: EFI applications the loader starts in place of Linux.
-GUESTS := hctest hello tfault vmxtest vmxfuzz
+GUESTS := hctest hello tfault vmxtest vmxfuzz vmxbench
 GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
 # vmxtest/vmxfuzz (L1 hypervisors) use the SDM names in arch/x86_64/include.
 VMXTEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/, \
@@ -123,6 +123,8 @@ $(BUILD)/efi/tests/guests/vmx%.o: EFI_CFLAGS += -Iarch/x86_64/include
 $(BUILD)/guests/vmxtest.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_insn.o vmxtest_l2.o vmxtest_events.o)
 $(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o
+# vmxbench (docs/benchmarks.md): vmxtest's library and its timed loops.
+$(BUILD)/guests/vmxbench.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxbench_asm.o
 # A fixed fuzz seed (default: RDTSC): make -B build/guests/vmxfuzz.efi VMXFUZZ_SEED=n
 $(BUILD)/efi/tests/guests/vmxfuzz.o: EFI_CFLAGS += $(if $(VMXFUZZ_SEED),-DVMXFUZZ_SEED=$(VMXFUZZ_SEED)ULL)
 # hctest's other objects (the pattern rule below links $^).
