@@ -205,6 +205,7 @@ int vmx_entry_failed(struct guest_regs *regs, struct vcpu *v, u64 rflags)
 	v->nested.vmcs02_launched = false;
 	nested_vmcs01_load(v);
 	v->nested.cache->vm_instruction_error = err;
+	nested_shadow_push_field(v, VM_INSTRUCTION_ERROR);
 	vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~0x8d5ULL) | RFLAGS_ZF);
 	guest_skip_instruction();
 	v->regs = NULL;

@@ -175,6 +175,7 @@ int arch_init(struct nv_bootinfo *bi)
 		asm volatile("vmxoff" ::: "cc");
 		goto fail_cr4;
 	}
+	nested_shadow_vmcs01_setup(v);
 	return 0;
 fail_cr4:
 	write_cr4(cr4_before);

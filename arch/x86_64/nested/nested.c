@@ -29,10 +29,14 @@ int nested_init(struct vcpu *v)
 	asm volatile("vmclear %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
 	if (fail)
 		return NV_E_VMCS;
+	int err = nested_shadow_init(v);
+	if (err)
+		return err;
 	n->enabled = true;
-	pr_info("nested VMX offered to L1: VMCS revision %x, procbased %lx, secondary %lx",
+	pr_info("nested VMX offered to L1: VMCS revision %x, procbased %lx, secondary %lx%s",
 		VMCS12_REVISION, n->caps.msr[NESTED_CAP(MSR_IA32_VMX_TRUE_PROCBASED_CTLS)],
-		n->caps.msr[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)]);
+		n->caps.msr[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)],
+		n->shadowing ? "; L1's VMREAD/VMWRITE shadowed" : "");
 	return 0;
 }
 

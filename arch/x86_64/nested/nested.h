@@ -27,6 +27,12 @@ struct nested_vcpu {
 	u8 *io_bitmap02_a, *io_bitmap02_b;
 
 	bool handling_reflected; /* L1 runs its handler for a reflected exit */
+
+	/* VMCS shadowing of L1's VMREAD/VMWRITE (shadow.c). */
+	bool shadowing;        /* the CPU can, and VMCS01 does */
+	bool shadow_attached;  /* the shadow VMCS holds the current VMCS12 */
+	void *shadow_vmcs;
+	u8 *vmread_bitmap, *vmwrite_bitmap;
 };
 
 /* Set up at boot: computes the capabilities, allocates VMCS02 and pages. */
@@ -46,6 +52,15 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad);
 int nested_vmcs02_load(struct vcpu *v);
 void nested_vmcs01_load(struct vcpu *v);
 const u32 *nested_guest_fields(u32 *count);
+
+int nested_shadow_init(struct vcpu *v);
+void nested_shadow_vmcs01_setup(struct vcpu *v);
+void nested_shadow_enable(struct vcpu *v, bool on);
+void nested_shadow_attach(struct vcpu *v);
+void nested_shadow_detach(struct vcpu *v);
+void nested_shadow_pull(struct vcpu *v);
+void nested_shadow_push(struct vcpu *v);
+void nested_shadow_push_field(struct vcpu *v, u32 encoding);
 
 #ifndef NESTED_CAP
 #define NESTED_CAP(msr) ((msr) - 0x480) /* index into nested_caps.msr[] */

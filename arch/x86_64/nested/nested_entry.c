@@ -18,6 +18,7 @@
 static void fail_valid(struct nested_vcpu *n, u32 error)
 {
 	n->cache->vm_instruction_error = error;
+	nested_shadow_push_field(container_of(n, struct vcpu, nested), VM_INSTRUCTION_ERROR);
 	vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT) | RFLAGS_ZF);
 	guest_skip_instruction();
 }
@@ -67,6 +68,8 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 		guest_skip_instruction();
 		return false;
 	}
+	/* What L1 wrote through the shadow VMCS, into the cache L0 checks. */
+	nested_shadow_pull(v);
 	struct vmcs12 *c = n->cache;
 	if (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
 		fail_valid(n, VMXERR_ENTRY_MOV_SS_BLOCKING);

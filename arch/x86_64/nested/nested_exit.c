@@ -238,6 +238,7 @@ void nested_entry_failure_exit(struct vcpu *v, u32 reason, u64 qual)
 	if (v->nested.in_l2)
 		nested_vmcs01_load(v);
 	load_l1_host_state(v, c);
+	nested_shadow_push(v);
 }
 
 /* Reflect the current L2 exit to L1. */
@@ -250,6 +251,7 @@ static void reflect(struct vcpu *v, u32 reason, u64 qual)
 	stats_count_reflected();
 	v->nested.handling_reflected = true;
 	load_l1_host_state(v, c);
+	nested_shadow_push(v); /* L1 VMREADs the exit through the shadow VMCS */
 }
 
 static int read_phys(void *ctx, u64 gpa, void *buf, u32 len)

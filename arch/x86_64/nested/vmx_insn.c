@@ -36,6 +36,7 @@ static void vm_fail_invalid(void)
 static void vm_fail_valid(struct nested_vcpu *n, u32 error)
 {
 	n->cache->vm_instruction_error = error;
+	nested_shadow_push_field(container_of(n, struct vcpu, nested), VM_INSTRUCTION_ERROR);
 	vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT) | RFLAGS_ZF);
 	guest_skip_instruction();
 }
@@ -71,6 +72,7 @@ static void vmcs12_flush(struct nested_vcpu *n)
 {
 	if (n->current_ptr == VMCS12_INVALID_PTR)
 		return;
+	nested_shadow_detach(container_of(n, struct vcpu, nested));
 	memcpy(nested_gpa_ptr(n->current_ptr), n->cache, sizeof(struct vmcs12));
 }
 
@@ -128,6 +130,7 @@ static void emulate_vmxon(struct vcpu *v)
 	n->vmxon = true;
 	n->vmxon_ptr = ptr;
 	n->current_ptr = VMCS12_INVALID_PTR;
+	nested_shadow_enable(v, true);
 	/* In VMX operation CR0.PE, NE, PG are fixed: now L0 intercepts them. */
 	vmcs_write(CR0_GUEST_HOST_MASK, nested_cr0_fixed_mask(v));
 	pr_info("L1 entered VMX operation (VMXON region %lx)", ptr);
@@ -143,6 +146,7 @@ static void emulate_vmxoff(struct vcpu *v)
 	vmcs12_flush(n);
 	n->vmxon = false;
 	n->current_ptr = VMCS12_INVALID_PTR;
+	nested_shadow_enable(v, false);
 	vmcs_write(CR0_GUEST_HOST_MASK, nested_cr0_fixed_mask(v));
 	vm_succeed();
 }
@@ -196,6 +200,7 @@ static void emulate_vmptrld(struct vcpu *v)
 			n->cache->launch_state = VMCS12_STATE_CLEAR;
 		}
 		n->current_ptr = ptr;
+		nested_shadow_attach(v);
 	}
 	vm_succeed();
 }
@@ -245,6 +250,9 @@ static void emulate_vmread_vmwrite(struct vcpu *v, bool write)
 				       n->caps.msr[NESTED_CAP(MSR_IA32_VMX_MISC)] & VMX_MISC_VMWRITE_ANY_FIELD);
 		if (err)
 			return vm_fail_valid(n, err);
+		/* A read-only field (VMWRITE exits for those): VMREAD of it
+		 * goes to the shadow VMCS, so the shadow must see it too. */
+		nested_shadow_push_field(v, field);
 		return vm_succeed();
 	}
 	int err = vmcs12_read(n->cache, field, lm, n->caps.features, &value);

@@ -1,0 +1,176 @@
+/* VMCS shadowing for L1's VMREAD and VMWRITE (SDM 25.10 "VMCS Types:
+ * Ordinary and Shadow", 26.3 VMREAD/VMWRITE in VMX non-root operation).
+ *
+ * Without it every VMREAD and VMWRITE L1 executes is a VM exit that L0
+ * emulates against the cached VMCS12: most of nesting's cost. With it,
+ * VMCS01 has "VMCS shadowing" set and its VMCS link pointer names a shadow
+ * VMCS holding L1's current VMCS12 fields; VMREAD/VMWRITE of a field whose
+ * bit is clear in the VMREAD/VMWRITE bitmaps then reads or writes the
+ * shadow VMCS in hardware, with no exit. Fields L1 is not offered keep
+ * their bits set, so they still exit and fail with error 12; so do VMWRITEs
+ * to the read-only (VM-exit information) fields, which L0 emulates.
+ *
+ * The shadow VMCS and the cache are kept coherent at the points where L0
+ * uses the cache: shadow_pull() before L0 reads VMCS12 (nested VM entry,
+ * write-back to L1 memory), shadow_push() after L0 changes it (reflected
+ * exit, VMfailValid's error number, VMPTRLD of a new VMCS12). */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <nested/nested.h>
+#include <nested/vmcs12.h>
+#include <vmm.h>
+#include <log.h>
+#include <lib.h>
+
+#define VMCS_SHADOW_INDICATOR (1U << 31) /* SDM 25.2: bit 31 of the revision */
+#define BITMAP_INDEX(enc) ((enc) & 0x7fff) /* SDM 25.6.15: bits 14:0 */
+
+static void vmptrld_or_die(void *vmcs, const char *which)
+{
+	u64 pa = (u64)vmcs;
+	u8 fail;
+	asm volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+	if (fail)
+		panic("VMPTRLD of %s failed", which);
+}
+
+static bool shadowed(const struct nested_vcpu *n, const struct vmcs12_field *f)
+{
+	return vmcs12_field_supported(f->encoding, n->caps.features);
+}
+
+static void bitmap_clear(u8 *bitmap, u32 enc)
+{
+	bitmap[BITMAP_INDEX(enc) / 8] &= (u8)~(1u << (BITMAP_INDEX(enc) % 8));
+}
+
+int nested_shadow_init(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+
+	if (!((vmx_caps.procbased2 >> 32) & SECONDARY_VMCS_SHADOWING)) {
+		pr_info("no VMCS shadowing: every VMREAD/VMWRITE of L1 exits");
+		return 0;
+	}
+	n->shadow_vmcs = pfa_alloc();
+	n->vmread_bitmap = pfa_alloc();
+	n->vmwrite_bitmap = pfa_alloc();
+	if (!n->shadow_vmcs || !n->vmread_bitmap || !n->vmwrite_bitmap)
+		return NV_E_NOMEM;
+	*(u32 *)n->shadow_vmcs = ((u32)vmx_caps.basic & 0x7fffffff) | VMCS_SHADOW_INDICATOR;
+	u64 pa = (u64)n->shadow_vmcs;
+	u8 fail;
+	asm volatile("vmclear %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+	if (fail)
+		return NV_E_VMCS;
+
+	memset(n->vmread_bitmap, 0xff, PAGE_SIZE);
+	memset(n->vmwrite_bitmap, 0xff, PAGE_SIZE);
+	for (u32 i = 0; i < vmcs12_field_count; i++) {
+		const struct vmcs12_field *f = &vmcs12_field_table[i];
+		if (!shadowed(n, f))
+			continue;
+		bitmap_clear(n->vmread_bitmap, f->encoding);
+		if (f->width == VMCS12_W64)
+			bitmap_clear(n->vmread_bitmap, f->encoding | 1);
+		if (f->type == VMCS12_T_RO_DATA)
+			continue;
+		bitmap_clear(n->vmwrite_bitmap, f->encoding);
+		if (f->width == VMCS12_W64)
+			bitmap_clear(n->vmwrite_bitmap, f->encoding | 1);
+	}
+	n->shadowing = true;
+	return 0;
+}
+
+/* VMCS01's bitmaps for shadowing (VMCS01 current); the control itself is
+ * set only while L1 is in VMX operation (nested_shadow_enable). */
+void nested_shadow_vmcs01_setup(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!n->shadowing)
+		return;
+	vmcs_write(VMREAD_BITMAP, (u64)n->vmread_bitmap);
+	vmcs_write(VMWRITE_BITMAP, (u64)n->vmwrite_bitmap);
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+}
+
+/* In VMX non-root operation the CPU takes the guest to be in VMX
+ * operation: a shadowed VMREAD by an L1 that never executed VMXON would
+ * VMfailInvalid instead of raising #UD (SDM 31.3 VMREAD "Operation"). So
+ * "VMCS shadowing" is on exactly while L1 is in VMX operation (VMXON to
+ * VMXOFF); outside it every VMREAD/VMWRITE exits and L0 raises #UD. */
+void nested_shadow_enable(struct vcpu *v, bool on)
+{
+	if (!v->nested.shadowing)
+		return;
+	u64 ctl = vmcs_read(SECONDARY_VM_EXEC_CONTROL) & ~(u64)SECONDARY_VMCS_SHADOWING;
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, ctl | (on ? SECONDARY_VMCS_SHADOWING : 0));
+}
+
+/* Shadow VMCS -> cache: the fields L1 can write without an exit. */
+void nested_shadow_pull(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!n->shadow_attached)
+		return;
+	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
+	for (u32 i = 0; i < vmcs12_field_count; i++) {
+		const struct vmcs12_field *f = &vmcs12_field_table[i];
+		if (shadowed(n, f) && f->type != VMCS12_T_RO_DATA)
+			vmcs12_set(n->cache, f->encoding, vmcs_read(f->encoding));
+	}
+	vmptrld_or_die(v->vmcs, "VMCS01");
+}
+
+/* Cache -> shadow VMCS: every shadowed field. */
+void nested_shadow_push(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!n->shadow_attached)
+		return;
+	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
+	for (u32 i = 0; i < vmcs12_field_count; i++) {
+		const struct vmcs12_field *f = &vmcs12_field_table[i];
+		if (shadowed(n, f))
+			vmcs_write(f->encoding, vmcs12_get(n->cache, f->encoding));
+	}
+	vmptrld_or_die(v->vmcs, "VMCS01");
+}
+
+/* L1 has a current VMCS12 (VMPTRLD): its fields go to the shadow VMCS and
+ * VMCS01's link pointer names it (VMCS01 current). */
+void nested_shadow_attach(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!n->shadowing)
+		return;
+	n->shadow_attached = true;
+	nested_shadow_push(v);
+	vmcs_write(VMCS_LINK_POINTER, (u64)n->shadow_vmcs);
+}
+
+/* No current VMCS12 any more (VMCLEAR, VMXOFF, VMPTRLD of another): the
+ * shadow's fields back into the cache, and VMREAD/VMWRITE exit again. */
+void nested_shadow_detach(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!n->shadow_attached)
+		return;
+	nested_shadow_pull(v);
+	n->shadow_attached = false;
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+}
+
+/* One field L0 changed (a VM-instruction error, an emulated VMWRITE). */
+void nested_shadow_push_field(struct vcpu *v, u32 encoding)
+{
+	struct nested_vcpu *n = &v->nested;
+	const struct vmcs12_field *f = vmcs12_field_find(encoding & ~1u);
+	if (!n->shadow_attached || !f || !shadowed(n, f))
+		return;
+	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
+	vmcs_write(f->encoding, vmcs12_get(n->cache, f->encoding));
+	vmptrld_or_die(v->vmcs, "VMCS01");
+}
