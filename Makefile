@@ -287,6 +287,15 @@ test-kvm: | $(DEPS_STAMP)
 		$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD)); fi
 	$(Q)tests/system/kvm.sh $(BUILD) $(RESULTS)/kvm.txt
 
+# ---------------------------------------------------------------------------
+# Benchmarks (not part of make test): vmxbench on bare Bochs and on the
+# monitor, plus Linux's exit statistics when its inputs build; the table
+# goes to $(BUILD)/bench.txt. docs/benchmarks.md. About 1.5 min.
+.PHONY: bench
+bench: $(LOADER) $(MONITOR) $(BUILD)/guests/vmxbench.efi
+	-$(Q)$(call build_inputs,$(VMLINUZ) $(INITRD))
+	$(Q)tools/bench.sh $(BUILD)
+
 .PHONY: clean help
 clean:
 	rm -rf $(BUILD)
@@ -296,6 +305,7 @@ help:
 	@echo "make run        boot the demonstration (Linux as L1): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
 	@echo "make test-unit | test-qemu | test-bochs | test-nested | test-kvm | test-kvm-l1   one tier"
+	@echo "make bench      vmxbench on bare Bochs and on nestvisor: cycles per VMX operation (docs/benchmarks.md)"
 	@echo "make deps       install the Debian packages the build uses"
 	@echo "make clean"
 

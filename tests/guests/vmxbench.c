@@ -195,6 +195,14 @@ static void bench_l2(void)
 		get_stats(&s1);
 	if (run_l2("l2-rdmsr", vb_l2_rdmsr, 0, l2_t, l1_t, &launched))
 		report("l2-rdmsr-not-in-l1-bitmap", l2_t);
+	/* The round trip again with (empty) I/O bitmaps, as KVM sets up its
+	 * L2s: L0 then merges them instead of copying its own. */
+	if (env.caps.proc1 & CPU_BASED_USE_IO_BITMAPS) {
+		vt_vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+			   vt_rd(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_USE_IO_BITMAPS);
+		if (run_l2("l2-cpuid-io-bitmaps", vb_l2_cpuid, ITERS, l2_t, l1_t, &launched))
+			report("l2-cpuid-roundtrip-io-bitmaps-in-l2", l2_t);
+	}
 	if (!env.nestvisor) {
 		vt_printf("vmxbench: note: no exit statistics on bare hardware\n");
 		return;

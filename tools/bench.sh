@@ -1,0 +1,175 @@
+#!/bin/bash
+# bench.sh BUILD: nestvisor's benchmarks (docs/benchmarks.md). Runs the
+# vmxbench guest on Bochs twice over: on bare Bochs (the guest is
+# BOOTX64.EFI and uses Bochs's own VMX) and as L1 on nestvisor, each run
+# done twice to show the numbers are deterministic; then, if the Linux
+# inputs exist, the kvm-l1 image (Linux as L1 runs KVM and an L2) for its
+# exit statistics. Prints a table and writes it to BUILD/bench.txt; logs
+# in BUILD/bench/.
+#   NV_BENCH_LINUX=0   skip the Linux run (about 40 s)
+#   NV_BENCH_REPEAT=0  run each vmxbench image once
+# Exit status 0 if every vmxbench run finished without a failure.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+
+build=${1:?usage: tools/bench.sh BUILD}
+out=$build/bench
+table=$build/bench.txt
+mkdir -p "$out"
+
+loader=$build/BOOTX64.efi
+monitor=$build/nestvisor.elf
+bench=$build/guests/vmxbench.efi
+kernel=$build/linux/vmlinuz
+initrd=$build/linux/initrd.img
+
+for f in "$loader" "$monitor" "$bench"; do
+	[ -f "$f" ] || { echo "bench.sh: missing $f (make bench builds it)" >&2; exit 2; }
+done
+
+# boot NAME TIMEOUT STOP MKIMAGE-ARGS...: NAME.img on Bochs, log NAME.log.
+boot() {
+	local name=$1 timeout=$2 stop=$3
+	shift 3
+	if ! "$top/tools/mkimage.sh" --out "$out/$name.img" "$@" >"$out/$name.mkimage" 2>&1; then
+		echo "bench.sh: mkimage.sh failed for $name: $(tail -n 1 "$out/$name.mkimage")"
+		return 1
+	fi
+	"$top/tools/run.sh" --emulator bochs --image "$out/$name.img" --timeout "$timeout" \
+		--log "$out/$name.log" ${stop:+--stop-on "$stop"} >"$out/$name.run" 2>&1
+	echo "bench.sh: $name: $(tail -n 1 "$out/$name.run")"
+	rm -f "$out/$name.img"
+}
+
+boot_bare() { # NAME
+	boot "$1" 300 '' --loader "$bench" --kernel "$bench" --no-config
+}
+boot_nestvisor() { # NAME
+	boot "$1" 600 '' --loader "$loader" --monitor "$monitor" --kernel "$bench" \
+		--debug-exit yes
+}
+boot_linux() {
+	boot linux 600 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
+		--loader "$loader" --monitor "$monitor" --kernel "$kernel" --initrd "$initrd" \
+		--cmdline "console=ttyS0,115200 nestvisor.test=kvm" --debug-exit yes \
+		--on-no-vmx stop --nested yes
+}
+
+# The guest's lines, each once (the firmware console may repeat them).
+lines() { # LOG
+	grep -ao 'vmxbench: .*' "$1" 2>/dev/null | tr -d '\r' | awk '!seen[$0]++'
+}
+
+linux=0
+if [ "${NV_BENCH_LINUX:-1}" != 0 ] && [ -f "$kernel" ] && [ -f "$initrd" ]; then
+	linux=1
+fi
+echo "bench.sh: running vmxbench on bare Bochs and on nestvisor$([ $linux = 1 ] &&
+	echo ", and the Linux kvm-l1 image") (logs: $out)"
+pids=()
+boot_bare bare & pids+=($!)
+boot_nestvisor nestvisor & pids+=($!)
+[ $linux = 1 ] && { boot_linux & pids+=($!); }
+wait "${pids[@]}"
+repeat=0
+if [ "${NV_BENCH_REPEAT:-1}" != 0 ]; then
+	repeat=1
+	boot_bare bare-2 & pids=($!)
+	boot_nestvisor nestvisor-2 & pids+=($!)
+	wait "${pids[@]}"
+fi
+
+status=0
+for n in bare nestvisor; do
+	if ! lines "$out/$n.log" | grep -q '^vmxbench: done, 0 failed'; then
+		echo "bench.sh: vmxbench on $n did not finish cleanly:" \
+			"$(lines "$out/$n.log" | grep -m 1 FAIL || tail -n 1 "$out/$n.run")"
+		status=1
+	fi
+done
+
+# Measurements and exit counts, without the notes: what must repeat.
+numbers() { lines "$1" | grep -E '^vmxbench: [a-z0-9-]+ [0-9.]+ cycles|^vmxbench: exits '; }
+same=
+if [ $repeat = 1 ]; then
+	same=yes
+	for n in bare nestvisor; do
+		if ! diff <(numbers "$out/$n.log") <(numbers "$out/$n-2.log") >"$out/$n.diff"; then
+			same="NO (see $out/$n.diff)"
+			status=1
+		fi
+	done
+fi
+
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | head -c 1)
+
+{
+	echo "nestvisor benchmarks, commit $commit${dirty:+ (plus uncommitted changes in the tree)}, $(date -u +%Y-%m-%d)"
+	echo "Bochs corei7_skylake_x, clock sync=none: a cycle is an emulated instruction (RDTSC in the guest)."
+	lines "$out/nestvisor.log" | sed -n 's/^vmxbench: note: \([0-9]*\) operations per batch/\1 operations per batch;/p' |
+		tr '\n' ' '
+	echo "median cycles per operation over the batches (the minimum in parentheses)."
+	[ -n "$same" ] && echo "Second run of each image gave the same numbers: $same"
+	echo
+	awk '
+	FNR == 1 { file++ }
+	/^vmxbench: [a-z0-9-]+ [0-9.]+ cycles \(min/ {
+		name = $2; med = $3; min = $6; sub(/,$/, "", min)
+		if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+		val[file, name] = med " (" min ")"; num[file, name] = med
+	}
+	END {
+		printf "%-28s %18s %18s %10s\n", "measurement", "bare Bochs", "nestvisor", "ratio"
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			r = ((1, k) in num) && ((2, k) in num) && num[1, k] > 0 ?
+				sprintf("%.1fx", num[2, k] / num[1, k]) : "-"
+			printf "%-28s %18s %18s %10s\n", k, ((1, k) in val) ? val[1, k] : "-",
+				((2, k) in val) ? val[2, k] : "-", r
+		}
+	}' <(lines "$out/bare.log") <(lines "$out/nestvisor.log")
+	echo
+	echo "L1 exits (each one handled by L0) per L2 exit reflected to L1, from NV_HC_EXIT_STATS:"
+	lines "$out/nestvisor.log" | awk '
+	/^vmxbench: exits / {
+		b = $3; if (!(b in seen)) { seen[b] = 1; order[++n] = b }
+		if ($4 ~ /^per-reflected-/) {
+			r = $4; sub(/^per-reflected-/, "", r)
+			if ($5 != "0.00") by[b] = by[b] " " r " " $5
+		}
+		else v[b, $4] = $5
+	}
+	END {
+		for (i = 1; i <= n; i++) {
+			b = order[i]
+			printf "  %-9s %6d L2 exits, %6d reflected to L1", b, v[b, "l2-exits"], v[b, "reflected"]
+			if (v[b, "reflected"] > 0)
+				printf ", %s L1 exits per reflected exit (%s )", v[b, "l1-exits-per-reflected"], substr(by[b], 2)
+			printf "\n"
+		}
+	}'
+	if [ $linux = 1 ]; then
+		echo
+		echo "Linux as L1 (the kvm-l1 image: kvm-intel, kvmtest runs an L2), monitor's end-of-run statistics:"
+		tr -d '\r' <"$out/linux.log" | awk '
+		/\[nestvisor\] exit statistics: [0-9]+ exits from L1/ { sect = 1; l1 = $4; next }
+		/\[nestvisor\] exit statistics: [0-9]+ exits from L2/ {
+			sect = 2; l2 = $4; refl = $8; hand = $12; next
+		}
+		/\[nestvisor\] run ended/ { sect = 0 }
+		sect && /^\[nestvisor\] +[0-9]+ [A-Z_]+ +[0-9]+$/ {
+			if (sect == 1) r1 = r1 sprintf(" %s %s", $3, $4); else r2 = r2 sprintf(" %s %s", $3, $4)
+		}
+		END {
+			if (l2 == "") { print "  (no statistics in the log: the run did not end through the monitor)"; exit }
+			printf "  %d L2 exits, %d reflected to L1, %d L1 exits while handling them: %.2f per reflected exit\n",
+				l2, refl, hand, refl ? hand / refl : 0
+			printf "  L2 exits by reason:%s\n", r2
+			printf "  L1 exits by reason (whole run, %d):%s\n", l1, r1
+		}'
+	fi
+} >"$table"
+cat "$table"
+exit $status
