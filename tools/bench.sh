@@ -8,6 +8,8 @@
 # in BUILD/bench/.
 #   NV_BENCH_LINUX=0   skip the Linux run (about 40 s)
 #   NV_BENCH_REPEAT=0  run each vmxbench image once
+#   NV_BENCH_LABEL=..  the table's header names this instead of the commit
+#                      (for a BUILD whose monitor comes from another tree)
 # Exit status 0 if every vmxbench run finished without a failure.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +40,10 @@ boot() {
 	fi
 	"$top/tools/run.sh" --emulator bochs --image "$out/$name.img" --timeout "$timeout" \
 		--log "$out/$name.log" ${stop:+--stop-on "$stop"} >"$out/$name.run" 2>&1
-	echo "bench.sh: $name: $(tail -n 1 "$out/$name.run")"
+	# Bare Bochs ends when the guest writes "Shutdown" to port 0x8900:
+	# run.sh sees no run-ended status there, which is expected.
+	echo "bench.sh: $name: $(tail -n 1 "$out/$name.run")$(lines "$out/$name.log" |
+		grep -m 1 '^vmxbench: done' | sed 's/^vmxbench: /; vmxbench /')"
 	rm -f "$out/$name.img"
 }
 
@@ -104,6 +109,9 @@ fi
 
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | head -c 1)
+if [ -n "${NV_BENCH_LABEL:-}" ]; then
+	commit=$NV_BENCH_LABEL dirty=
+fi
 
 {
 	echo "nestvisor benchmarks, commit $commit${dirty:+ (plus uncommitted changes in the tree)}, $(date -u +%Y-%m-%d)"
@@ -121,12 +129,12 @@ dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | head
 		val[file, name] = med " (" min ")"; num[file, name] = med
 	}
 	END {
-		printf "%-28s %18s %18s %10s\n", "measurement", "bare Bochs", "nestvisor", "ratio"
+		printf "%-36s %14s %18s %9s\n", "measurement", "bare Bochs", "nestvisor", "ratio"
 		for (i = 1; i <= n; i++) {
 			k = order[i]
 			r = ((1, k) in num) && ((2, k) in num) && num[1, k] > 0 ?
 				sprintf("%.1fx", num[2, k] / num[1, k]) : "-"
-			printf "%-28s %18s %18s %10s\n", k, ((1, k) in val) ? val[1, k] : "-",
+			printf "%-36s %14s %18s %9s\n", k, ((1, k) in val) ? val[1, k] : "-",
 				((2, k) in val) ? val[2, k] : "-", r
 		}
 	}' <(lines "$out/bare.log") <(lines "$out/nestvisor.log")
@@ -144,9 +152,9 @@ dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | head
 	END {
 		for (i = 1; i <= n; i++) {
 			b = order[i]
-			printf "  %-9s %6d L2 exits, %6d reflected to L1", b, v[b, "l2-exits"], v[b, "reflected"]
+			printf "  %-20s %6d L2 exits, %6d reflected to L1", b, v[b, "l2-exits"], v[b, "reflected"]
 			if (v[b, "reflected"] > 0)
-				printf ", %s L1 exits per reflected exit (%s )", v[b, "l1-exits-per-reflected"], substr(by[b], 2)
+				printf ", %s L1 exits per reflected exit (%s)", v[b, "l1-exits-per-reflected"], substr(by[b], 2)
 			printf "\n"
 		}
 	}'

@@ -181,20 +181,21 @@ static bool setup_vmcs(void)
 
 static void bench_l2(void)
 {
-	static struct nv_exit_stats s0, s1, s2;
+	static struct nv_exit_stats s[4];
 	u64 l2_t[BATCHES], l1_t[BATCHES];
 	bool launched = false;
 
-	if (env.nestvisor)
-		get_stats(&s0);
+	/* Exit statistics around each group of batches (nestvisor only). */
+#define SNAPSHOT(i) do { if (env.nestvisor) get_stats(&s[i]); } while (0)
+	SNAPSHOT(0);
 	if (run_l2("l2-cpuid", vb_l2_cpuid, ITERS, l2_t, l1_t, &launched)) {
 		report("l2-cpuid-roundtrip-in-l2", l2_t);
 		report("l2-cpuid-roundtrip-in-l1", l1_t);
 	}
-	if (env.nestvisor)
-		get_stats(&s1);
+	SNAPSHOT(1);
 	if (run_l2("l2-rdmsr", vb_l2_rdmsr, 0, l2_t, l1_t, &launched))
 		report("l2-rdmsr-not-in-l1-bitmap", l2_t);
+	SNAPSHOT(2);
 	/* The round trip again with (empty) I/O bitmaps, as KVM sets up its
 	 * L2s: L0 then merges them instead of copying its own. */
 	if (env.caps.proc1 & CPU_BASED_USE_IO_BITMAPS) {
@@ -203,13 +204,15 @@ static void bench_l2(void)
 		if (run_l2("l2-cpuid-io-bitmaps", vb_l2_cpuid, ITERS, l2_t, l1_t, &launched))
 			report("l2-cpuid-roundtrip-io-bitmaps-in-l2", l2_t);
 	}
+	SNAPSHOT(3);
+#undef SNAPSHOT
 	if (!env.nestvisor) {
 		vt_printf("vmxbench: note: no exit statistics on bare hardware\n");
 		return;
 	}
-	get_stats(&s2);
-	report_exits("l2-cpuid", &s0, &s1);
-	report_exits("l2-rdmsr", &s1, &s2);
+	report_exits("l2-cpuid", &s[0], &s[1]);
+	report_exits("l2-rdmsr", &s[1], &s[2]);
+	report_exits("l2-cpuid-io-bitmaps", &s[2], &s[3]);
 }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
