@@ -117,10 +117,14 @@ loader: $(LOADER)
 # Ring-0 test guests: EFI applications the loader starts in place of Linux.
 GUESTS := hctest hello tfault vmxtest vmxfuzz vmxbench
 GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
-# vmxtest/vmxfuzz (L1 hypervisors) use the SDM names in arch/x86_64/include.
+# The guests' shared library (tests/guests/lib/): serial output, reports,
+# fault catching, hypercalls. The guests use the SDM names and the
+# instruction wrappers in arch/x86_64/include.
+GUEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/lib/, \
+	serial.o report.o faults.o faults_asm.o nestvisor.o hypercall.o)
+$(BUILD)/efi/tests/guests/%.o: EFI_CFLAGS += -Iarch/x86_64/include
 VMXTEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_lib.o vmxtest_cpu.o vmxtest_vmcs.o vmxtest_asm.o)
-$(BUILD)/efi/tests/guests/vmx%.o: EFI_CFLAGS += -Iarch/x86_64/include
 $(BUILD)/guests/vmxtest.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_insn.o vmxtest_l2.o vmxtest_events.o)
 $(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o
@@ -129,7 +133,7 @@ $(BUILD)/guests/vmxbench.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxbench_a
 # A fixed fuzz seed (default: RDTSC): make -B build/guests/vmxfuzz.efi VMXFUZZ_SEED=n
 $(BUILD)/efi/tests/guests/vmxfuzz.o: EFI_CFLAGS += $(if $(VMXFUZZ_SEED),-DVMXFUZZ_SEED=$(VMXFUZZ_SEED)ULL)
 # hctest's other objects (the pattern rule below links $^).
-$(BUILD)/guests/hctest.so: $(addprefix $(BUILD)/efi/tests/guests/, \
+$(BUILD)/guests/hctest.so: $(GUEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	hctest_hc.o hctest_vmx.o hctest_ring3.o hctest_asm.o)
 
 $(BUILD)/guests/%.so: $(BUILD)/efi/tests/guests/%.o

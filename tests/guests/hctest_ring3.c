@@ -12,13 +12,11 @@
 #include "hctest.h"
 
 /* Paging-structure entries (SDM Vol. 3A, 4.5 "4-Level Paging"). */
-#define PTE_P BIT(0)
 #define PTE_RW BIT(1)
 #define PTE_US BIT(2)
 #define PTE_PWT BIT(3)
 #define PTE_PCD BIT(4)
 #define PTE_A BIT(5)
-#define PTE_PS BIT(7)
 #define PTE_PAT_4K BIT(7)
 #define PTE_PAT_LARGE BIT(12)
 #define PTE_XD BIT(63)
@@ -27,35 +25,16 @@
 #define PTE_TABLE_ATTRS (PTE_P | PTE_RW | PTE_US | PTE_PWT | PTE_PCD | PTE_A | PTE_XD)
 #define CR3_ADDR PTE_ADDR
 
-/* Segment descriptors (SDM Vol. 3A, 3.4.5, 5.2.1): 64-bit code, L = 1. */
-#define DESC_USER_DATA 0x00cff2000000ffffULL /* P, DPL 3, data RW, G, D/B */
-#define DESC_USER_CODE 0x00affa000000ffffULL /* P, DPL 3, code RX, G, L */
+/* System-descriptor types (SDM Vol. 3A, 3.5). */
 #define DESC_TSS_AVAILABLE 0x9
-#define DESC_TSS_BUSY 0xb
 #define DESC_TYPE_SHIFT 40
-#define RFLAGS_RESERVED1 BIT(1) /* IF = 0, IOPL = 0 */
-
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
 
 #define R3_PATTERN_RBX 0x5eed0000b0b0b0b0ULL
 #define R3_PATTERN_RCX 0x5eed0000c0c0c0c0ULL
 #define R3_END_STATUS 0x77 /* would end the run with a visible failure */
 
-/* 64-bit TSS (SDM Vol. 3A, 8.7 "Task Management in 64-bit Mode"). */
-struct tss64 {
-	u32 reserved0;
-	u64 rsp[3];
-	u64 reserved1;
-	u64 ist[7];
-	u64 reserved2;
-	u16 reserved3;
-	u16 iomap_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct tss64) == 104, "the CPU reads this layout");
-
 struct cpu_state {
-	struct hct_dtr gdtr, idtr;
+	struct desc_ptr gdtr, idtr;
 	u16 tr;
 	u64 cr3, cr4, fs_base, gs_base;
 };
@@ -64,17 +43,25 @@ struct ring3 {
 	struct hct_env *env;
 	u32 pt_used;
 	bool fw_user; /* the firmware already mapped the code page for ring 3 */
-	u16 user_cs, user_ss, tss_sel;
+	struct tg_gdt gdt;
+};
+
+/* One ring-3 VMCALL: the registers it came back with, and the fault it
+ * took, if any. */
+struct ring3_run {
+	struct tg_ring3_ctx ctx;
+	u32 fault_vector;
+	u64 fault_rip, fault_error;
 };
 
 static void save_state(struct cpu_state *s)
 {
 	asm volatile("sgdt %0; sidt %1; str %2"
 		     : "=m"(s->gdtr), "=m"(s->idtr), "=r"(s->tr));
-	s->cr3 = hct_read_cr3();
-	s->cr4 = hct_read_cr4();
-	hct_rdmsr_safe(MSR_FS_BASE, &s->fs_base);
-	hct_rdmsr_safe(MSR_GS_BASE, &s->gs_base);
+	s->cr3 = read_cr3();
+	s->cr4 = read_cr4();
+	tg_rdmsr_safe(MSR_IA32_FS_BASE, &s->fs_base);
+	tg_rdmsr_safe(MSR_IA32_GS_BASE, &s->gs_base);
 }
 
 static u64 *pt_alloc(struct ring3 *r)
@@ -115,24 +102,24 @@ static u64 pt_split(u64 leaf, int level, u64 *t)
 /* Make the 4-KiB page at 'va' a user page in our copy of the tables rooted
  * at 'pml4' (itself a copy), copying or splitting what lies on the path. */
 static bool pt_make_user(struct ring3 *r, u64 *pml4, u64 va, bool exec,
-			 struct hct_check *c)
+			 struct tg_check *c)
 {
 	u64 *table = pml4;
 	bool was_user = true;
 
 	for (int level = 4; level >= 1; level--) {
 		u64 *e = &table[(va >> (12 + 9 * (level - 1))) & 511];
-		if (!hct_expect(c, *e & PTE_P, "page %lx not mapped at level %d", va, level))
+		if (!tg_expect(c, *e & PTE_P, "page %lx not mapped at level %d", va, level))
 			return false;
 		was_user = was_user && (*e & PTE_US);
 		if (level > 1 && level < 4 && (*e & PTE_PS)) {
 			u64 *t = pt_alloc(r);
-			if (!hct_expect(c, t != NULL, "page-table pool exhausted"))
+			if (!tg_expect(c, t != NULL, "page-table pool exhausted"))
 				return false;
 			*e = pt_split(*e, level, t);
 		} else if (level > 1 && !pt_is_copy(r, *e & PTE_ADDR)) {
 			u64 *t = pt_alloc(r);
-			if (!hct_expect(c, t != NULL, "page-table pool exhausted"))
+			if (!tg_expect(c, t != NULL, "page-table pool exhausted"))
 				return false;
 			CopyMem(t, (void *)(*e & PTE_ADDR), PAGE_SIZE);
 			*e = (*e & ~PTE_ADDR) | (u64)t;
@@ -147,68 +134,42 @@ static bool pt_make_user(struct ring3 *r, u64 *pml4, u64 va, bool exec,
 	return true;
 }
 
-/* Our GDT: the firmware's descriptors, then user data, user code, TSS. */
-static bool build_gdt(struct ring3 *r, const struct cpu_state *fw, struct hct_dtr *gdtr,
-		      struct hct_check *c)
+static void run_ring3(struct ring3 *r, struct ring3_run *run, u64 fn, u64 rbx, u64 rcx)
 {
-	u64 *gdt = (u64 *)hct_page(r->env, HCT_PG_GDT);
-	struct tss64 *tss = (void *)hct_page(r->env, HCT_PG_TSS);
-	u32 n = ((u32)fw->gdtr.limit + 8) / 8;
-
-	if (!hct_expect(c, n + 4 <= PAGE_SIZE / 8, "firmware GDT too large (limit %x)",
-			fw->gdtr.limit))
-		return false;
-	CopyMem(gdt, (void *)fw->gdtr.base, fw->gdtr.limit + 1u);
-	gdt[n] = DESC_USER_DATA;
-	gdt[n + 1] = DESC_USER_CODE;
-	tss->rsp[0] = (u64)hct_page(r->env, HCT_PG_R0_STACK + HCT_R0_STACK_PAGES);
-	tss->iomap_base = sizeof(*tss); /* no I/O bitmap: IN/OUT fault at CPL 3 */
-	u64 b = (u64)tss, lim = sizeof(*tss) - 1;
-	gdt[n + 2] = (lim & 0xffff) | (b & 0xffffff) << 16 |
-		     (u64)(0x80 | DESC_TSS_AVAILABLE) << DESC_TYPE_SHIFT |
-		     (lim >> 16 & 0xf) << 48 | (b >> 24 & 0xff) << 56;
-	gdt[n + 3] = b >> 32;
-	r->user_ss = (u16)(n * 8 | 3);
-	r->user_cs = (u16)((n + 1) * 8 | 3);
-	r->tss_sel = (u16)((n + 2) * 8);
-	gdtr->base = (u64)gdt;
-	gdtr->limit = (u16)((n + 4) * 8 - 1);
-	return true;
-}
-
-static void run_ring3(struct ring3 *r, struct hct_ring3_ctx *ctx, u64 fn, u64 rbx, u64 rcx)
-{
+	struct tg_ring3_ctx *ctx = &run->ctx;
 	u8 *code = hct_page(r->env, HCT_PG_R3_CODE);
 
-	SetMem(ctx, sizeof(*ctx), 0);
+	SetMem(run, sizeof(*run), 0);
 	ctx->rip = (u64)code;
-	ctx->cs = r->user_cs;
-	ctx->rflags = RFLAGS_RESERVED1;
+	ctx->cs = r->gdt.user_cs;
+	ctx->rflags = RFLAGS_FIXED; /* IF = 0, IOPL = 0 */
 	ctx->rsp = (u64)hct_page(r->env, HCT_PG_R3_STACK) + PAGE_SIZE - 16;
-	ctx->ss = r->user_ss;
+	ctx->ss = r->gdt.user_ss;
 	ctx->rax = fn;
 	ctx->rbx = rbx;
 	ctx->rcx = rcx;
-	hct_fault_vector = HCT_NO_FAULT;
-	hct_fault_recover = (u64)code + (hct_r3_template_fault - hct_r3_template);
-	hct_ring3_enter(ctx);
-	hct_fault_recover = 0;
-	ctx->fault_vector = hct_fault_vector;
-	ctx->fault_rip = hct_fault_rip;
-	ctx->fault_error = hct_fault_error;
+	tg_fault_vector = TG_NO_FAULT;
+	tg_fault_recover = (u64)code + (hct_r3_template_fault - hct_r3_template);
+	tg_ring3_enter(ctx);
+	tg_fault_recover = 0;
+	run->fault_vector = tg_fault_vector;
+	run->fault_rip = tg_fault_rip;
+	run->fault_error = tg_fault_error;
 }
 
 /* Shared verdict on one ring-3 VMCALL. */
-static bool ring3_returned(struct hct_check *c, const struct hct_ring3_ctx *ctx)
+static bool ring3_returned(struct tg_check *c, const struct ring3_run *run)
 {
+	const struct tg_ring3_ctx *ctx = &run->ctx;
+
 	if (ctx->rax == HCT_R3_FAULTED)
-		return hct_expect(c, false, "VMCALL at CPL 3 raised %s at rip %lx (error %lx)",
-				  hct_vector_name(ctx->fault_vector), ctx->fault_rip,
-				  ctx->fault_error);
-	if (!hct_expect(c, (ctx->frame_cs & 3) == 3,
+		return tg_expect(c, false, "VMCALL at CPL 3 raised %s at rip %lx (error %lx)",
+				  tg_vector_name(run->fault_vector), run->fault_rip,
+				  run->fault_error);
+	if (!tg_expect(c, (ctx->frame_cs & 3) == 3,
 			"came back from CPL %lu, not 3", ctx->frame_cs & 3))
 		return false;
-	return hct_expect(c, (s64)ctx->rax == NV_HC_EPERM, "RAX expected %d (EPERM), got %ld",
+	return tg_expect(c, (s64)ctx->rax == NV_HC_EPERM, "RAX expected %d (EPERM), got %ld",
 			  NV_HC_EPERM, (s64)ctx->rax);
 }
 
@@ -226,17 +187,16 @@ void hct_checks_ring3(struct hct_env *env)
 {
 	struct ring3 r = { .env = env };
 	struct cpu_state fw, now;
-	struct hct_ring3_ctx ver, end;
-	struct hct_dtr gdtr;
-	struct hct_check c;
+	struct ring3_run ver, end;
+	struct tg_check c;
 	u8 gate_save[16];
 	u8 *idt;
 
 	save_state(&fw);
-	hct_begin(&c, "ring3-setup");
-	if (!hct_expect(&c, hct_read_cr0() & CR0_PG, "paging is off") ||
-	    !hct_expect(&c, !(fw.cr4 & CR4_LA57), "5-level paging not handled")) {
-		hct_end(&c);
+	tg_begin(&c, "ring3-setup");
+	if (!tg_expect(&c, read_cr0() & CR0_PG, "paging is off") ||
+	    !tg_expect(&c, !(fw.cr4 & CR4_LA57), "5-level paging not handled")) {
+		tg_end(&c);
 		return;
 	}
 	u64 *pml4 = pt_alloc(&r);
@@ -245,71 +205,75 @@ void hct_checks_ring3(struct hct_env *env)
 	CopyMem(code, hct_r3_template, hct_r3_template_end - hct_r3_template);
 	if (!pt_make_user(&r, pml4, (u64)code, true, &c) ||
 	    !pt_make_user(&r, pml4, (u64)hct_page(env, HCT_PG_R3_STACK), false, &c) ||
-	    !build_gdt(&r, &fw, &gdtr, &c)) {
-		hct_end(&c);
+	    !tg_expect(&c, tg_build_gdt((u64 *)hct_page(env, HCT_PG_GDT),
+					(void *)hct_page(env, HCT_PG_TSS),
+					(u64)hct_page(env, HCT_PG_R0_STACK + HCT_R0_STACK_PAGES),
+					&fw.gdtr, &r.gdt),
+		       "firmware GDT too large (limit %x)", fw.gdtr.limit)) {
+		tg_end(&c);
 		return;
 	}
-	hct_end(&c);
-	hct_printf("hctest: note: firmware CR3 %lx, code page %p %s for ring 3 (%u table pages copied), TR %x\n",
+	tg_end(&c);
+	tg_printf("hctest: note: firmware CR3 %lx, code page %p %s for ring 3 (%u table pages copied), TR %x\n",
 		   fw.cr3, code, r.fw_user ? "already user" : "supervisor-only",
 		   r.pt_used, fw.tr);
 
 	idt = (u8 *)fw.idtr.base;
-	CopyMem(gate_save, idt + 16 * VEC_RING0_RETURN, sizeof(gate_save));
-	hct_set_gate(idt, VEC_RING0_RETURN, hct_isr_ring0_return, env->cs, 3);
-	asm volatile("lgdt %0" : : "m"(gdtr) : "memory");
-	asm volatile("ltr %0" : : "r"(r.tss_sel) : "memory");
-	hct_write_cr3((u64)pml4 | (fw.cr3 & ~CR3_ADDR));
+	CopyMem(gate_save, idt + 16 * TG_VEC_RING0_RETURN, sizeof(gate_save));
+	tg_set_gate(idt, TG_VEC_RING0_RETURN, (u64)tg_isr_ring0_return, env->cs, 3);
+	asm volatile("lgdt %0" : : "m"(r.gdt.gdtr) : "memory");
+	asm volatile("ltr %0" : : "r"(r.gdt.tss_sel) : "memory");
+	write_cr3((u64)pml4 | (fw.cr3 & ~CR3_ADDR));
 
 	run_ring3(&r, &ver, NV_HC_VERSION, R3_PATTERN_RBX, R3_PATTERN_RCX);
 	run_ring3(&r, &end, NV_HC_END_RUN, R3_END_STATUS, 0);
 
-	hct_write_cr3(fw.cr3);
+	write_cr3(fw.cr3);
 	if (fw.cr4 & CR4_PGE) { /* drop global TLB entries of our copy too */
-		hct_write_cr4(fw.cr4 & ~CR4_PGE);
-		hct_write_cr4(fw.cr4);
+		write_cr4(fw.cr4 & ~CR4_PGE);
+		write_cr4(fw.cr4);
 	}
 	asm volatile("lgdt %0" : : "m"(fw.gdtr) : "memory");
 	if (fw.tr)
 		restore_tr(&fw);
-	CopyMem(idt + 16 * VEC_RING0_RETURN, gate_save, sizeof(gate_save));
-	hct_rdmsr_safe(MSR_FS_BASE, &now.fs_base);
+	CopyMem(idt + 16 * TG_VEC_RING0_RETURN, gate_save, sizeof(gate_save));
+	tg_rdmsr_safe(MSR_IA32_FS_BASE, &now.fs_base);
 	if (now.fs_base != fw.fs_base)
-		hct_wrmsr_safe(MSR_FS_BASE, fw.fs_base);
-	hct_rdmsr_safe(MSR_GS_BASE, &now.gs_base);
+		tg_wrmsr_safe(MSR_IA32_FS_BASE, fw.fs_base);
+	tg_rdmsr_safe(MSR_IA32_GS_BASE, &now.gs_base);
 	if (now.gs_base != fw.gs_base)
-		hct_wrmsr_safe(MSR_GS_BASE, fw.gs_base);
+		tg_wrmsr_safe(MSR_IA32_GS_BASE, fw.gs_base);
 
-	hct_begin(&c, "ring3-vmcall-eperm");
+	tg_begin(&c, "ring3-vmcall-eperm");
 	if (ring3_returned(&c, &ver)) {
-		hct_expect(&c, ver.rbx == R3_PATTERN_RBX, "RBX changed: %lx", ver.rbx);
-		hct_expect(&c, ver.rcx == R3_PATTERN_RCX, "RCX changed: %lx", ver.rcx);
+		tg_expect(&c, ver.ctx.rbx == R3_PATTERN_RBX, "RBX changed: %lx", ver.ctx.rbx);
+		tg_expect(&c, ver.ctx.rcx == R3_PATTERN_RCX, "RCX changed: %lx", ver.ctx.rcx);
 	}
-	hct_end(&c);
+	tg_end(&c);
 
 	/* Reaching this line at all is the proof that END_RUN did nothing. */
-	hct_begin(&c, "ring3-end-run-ignored");
+	tg_begin(&c, "ring3-end-run-ignored");
 	ring3_returned(&c, &end);
-	hct_end(&c);
+	tg_end(&c);
 
-	hct_begin(&c, "ring3-state-restored");
+	tg_begin(&c, "ring3-state-restored");
 	save_state(&now);
-	hct_expect(&c, now.gdtr.base == fw.gdtr.base && now.gdtr.limit == fw.gdtr.limit,
+	tg_expect(&c, now.gdtr.base == fw.gdtr.base && now.gdtr.limit == fw.gdtr.limit,
 		   "GDTR %lx/%x, expected %lx/%x", now.gdtr.base, now.gdtr.limit,
 		   fw.gdtr.base, fw.gdtr.limit);
-	hct_expect(&c, now.idtr.base == fw.idtr.base && now.idtr.limit == fw.idtr.limit,
+	tg_expect(&c, now.idtr.base == fw.idtr.base && now.idtr.limit == fw.idtr.limit,
 		   "IDTR %lx/%x, expected %lx/%x", now.idtr.base, now.idtr.limit,
 		   fw.idtr.base, fw.idtr.limit);
-	hct_expect(&c, now.cr3 == fw.cr3, "CR3 %lx, expected %lx", now.cr3, fw.cr3);
-	hct_expect(&c, now.cr4 == fw.cr4, "CR4 %lx, expected %lx", now.cr4, fw.cr4);
-	hct_expect(&c, now.fs_base == fw.fs_base && now.gs_base == fw.gs_base,
+	tg_expect(&c, now.cr3 == fw.cr3, "CR3 %lx, expected %lx", now.cr3, fw.cr3);
+	tg_expect(&c, now.cr4 == fw.cr4, "CR4 %lx, expected %lx", now.cr4, fw.cr4);
+	tg_expect(&c, now.fs_base == fw.fs_base && now.gs_base == fw.gs_base,
 		   "FS/GS base %lx/%lx, expected %lx/%lx", now.fs_base, now.gs_base,
 		   fw.fs_base, fw.gs_base);
 	/* A null TR cannot be loaded again (LTR of a null selector is #GP):
 	 * then our TSS stays in TR, in pages this application never frees. */
 	if (fw.tr)
-		hct_expect(&c, now.tr == fw.tr, "TR %x, expected %x", now.tr, fw.tr);
+		tg_expect(&c, now.tr == fw.tr, "TR %x, expected %x", now.tr, fw.tr);
 	else
-		hct_printf("hctest: note: firmware TR was 0; TR keeps hctest's TSS\n");
-	hct_end(&c);
+		tg_printf("hctest: note: firmware TR was 0; TR keeps hctest's TSS\n");
+	tg_end(&c);
 }
