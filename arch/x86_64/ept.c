@@ -280,3 +280,23 @@ int ept_build_identity(struct ept *ept, const struct nv_mem_range *mem, u32 coun
 		return -1;
 	return 0;
 }
+
+/* Frees every table below 'table' at 'level' (leaves are not pages of
+ * ours), then the table itself. */
+static void ept_free_table(struct ept *ept, u64 *table, u64 pa, int level,
+			   void (*free_page)(void *ctx, void *va, u64 pa))
+{
+	for (unsigned int i = 0; level > 1 && i < EPT_ENTRIES; i++)
+		if (ept_present(table[i]) && !ept_is_leaf(table[i], level))
+			ept_free_table(ept, ept_table(ept, table[i]), table[i] & EPT_ADDR_MASK,
+				       level - 1, free_page);
+	free_page(ept->ops.ctx, table, pa);
+}
+
+void ept_destroy(struct ept *ept, void (*free_page)(void *ctx, void *va, u64 pa))
+{
+	if (ept->pml4)
+		ept_free_table(ept, ept->pml4, ept->pml4_pa, EPT_LEVELS, free_page);
+	ept->pml4 = NULL;
+	ept->pml4_pa = 0;
+}

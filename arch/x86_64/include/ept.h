@@ -76,6 +76,10 @@ int ept_unmap(struct ept *ept, u64 gpa, u64 size);
  * 2 (2 MiB), 3 (1 GiB); level may be NULL. */
 u64 *ept_lookup(struct ept *ept, u64 gpa, int *level);
 
+/* Frees every paging-structure page (the root too) through free_page;
+ * the ept can then be ept_init()ed again. */
+void ept_destroy(struct ept *ept, void (*free_page)(void *ctx, void *va, u64 pa));
+
 /* EPTP: WB paging-structure memory type, page-walk length 4, no A/D. */
 u64 ept_eptp(const struct ept *ept);
 

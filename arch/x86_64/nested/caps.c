@@ -28,9 +28,16 @@ static const u32 offer_proc = CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_USE_TSC_
 	CPU_BASED_MONITOR_EXITING | CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY |
 	VMX_PROCBASED_DEFAULT1;
 
-static const u32 offer_proc2 = SECONDARY_DESC_TABLE_EXITING | SECONDARY_ENABLE_RDTSCP |
+static const u32 offer_proc2 = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST |
+	SECONDARY_DESC_TABLE_EXITING | SECONDARY_ENABLE_RDTSCP |
 	SECONDARY_WBINVD_EXITING | SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES |
 	SECONDARY_RDRAND_EXITING | SECONDARY_RDSEED_EXITING;
+
+/* IA32_VMX_EPT_VPID_CAP bits offered (SDM A.10): execute-only, 4-level
+ * walk, UC and WB paging structures, 2-MByte and 1-GByte pages, INVEPT
+ * with the single-context and all-context types. */
+static const u64 offer_ept_cap = BIT(0) | BIT(6) | BIT(8) | BIT(14) | BIT(16) | BIT(17) |
+	BIT(20) | BIT(25) | BIT(26);
 
 static const u32 offer_exit = VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE |
 	VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
@@ -146,8 +153,13 @@ void nested_caps_compute(const struct vmx_caps *hw, struct nested_caps *out)
 	m[NESTED_CAP(MSR_IA32_VMX_CR0_FIXED1)] = hw->cr0_fixed1;
 	m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED0)] = hw->cr4_fixed0;
 	m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED1)] = hw->cr4_fixed1;
-	/* EPT_VPID_CAP and VMFUNC stay 0: neither EPT, VPID nor VM
-	 * functions are offered yet. */
+	/* EPT for L1 (nested EPT, nested_ept.c): what L0 can walk in EPT12
+	 * and compose into EPT02 (SDM A.10). No accessed/dirty flags, no
+	 * VPID (INVVPID stays #UD), no VM functions (VMFUNC stays 0). */
+	if (allowed1(m[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)]) & SECONDARY_ENABLE_EPT)
+		m[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)] = hw->ept_vpid & offer_ept_cap;
+	else /* unrestricted guest needs EPT (SDM 27.2.1.1) */
+		m[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)] &= ~((u64)SECONDARY_UNRESTRICTED_GUEST << 32);
 
 	out->features = offered_features(out);
 	/* SDM A.9 "VMCS Enumeration": bits 9:1 highest index used. */

@@ -6,6 +6,8 @@
 #include <nestvisor/types.h>
 #include <nested/caps.h>
 #include <nested/vmcs12.h>
+#include <ept.h>
+#include <vmcs.h>
 
 #define VMCS12_INVALID_PTR (~0ULL) /* "current-VMCS pointer is not valid" */
 
@@ -27,6 +29,11 @@ struct nested_vcpu {
 	u8 *io_bitmap02_a, *io_bitmap02_b;
 
 	bool handling_reflected; /* L1 runs its handler for a reflected exit */
+
+	/* EPT02 = EPT12 o EPT01, built on L2's EPT violations (nested_ept.c). */
+	struct ept ept02;
+	bool ept02_valid;
+	u64 ept02_key;         /* the EPTP12 it was built for */
 
 	/* VMCS shadowing of L1's VMREAD/VMWRITE (shadow.c). */
 	bool shadowing;        /* the CPU can, and VMCS01 does */
@@ -52,6 +59,21 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad);
 int nested_vmcs02_load(struct vcpu *v);
 void nested_vmcs01_load(struct vcpu *v);
 const u32 *nested_guest_fields(u32 *count);
+
+static inline bool nested_l1_uses_ept(const struct vmcs12 *c)
+{
+	return (c->cpu_based_vm_exec_control & CPU_BASED_ACTIVATE_SECONDARY) &&
+	       (c->secondary_vm_exec_control & SECONDARY_ENABLE_EPT);
+}
+
+enum nested_ept_action {
+	NESTED_EPT_HANDLED,           /* EPT02 filled in: resume L2 */
+	NESTED_EPT_REFLECT_VIOLATION, /* L1's EPT forbids it: qualification rewritten */
+	NESTED_EPT_REFLECT_MISCONFIG, /* L1's EPT is misconfigured there */
+};
+enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual);
+u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12);
+void nested_ept02_flush(struct vcpu *v);
 
 int nested_shadow_init(struct vcpu *v);
 void nested_shadow_vmcs01_setup(struct vcpu *v);

@@ -214,6 +214,14 @@ static void save_l2_state(struct vcpu *v, struct vmcs12 *c, u32 reason, u64 qual
 	c->vm_exit_reason = reason;
 	c->exit_qualification = qual;
 	c->guest_linear_address = vmcs_read(GUEST_LINEAR_ADDRESS);
+	if (nested_l1_uses_ept(c)) {
+		/* SDM 28.2.1 (EPT exits) and 28.3.4 (PDPTEs with EPT and PAE). */
+		c->guest_physical_address = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		c->guest_pdpte0 = vmcs_read(GUEST_PDPTE0);
+		c->guest_pdpte1 = vmcs_read(GUEST_PDPTE1);
+		c->guest_pdpte2 = vmcs_read(GUEST_PDPTE2);
+		c->guest_pdpte3 = vmcs_read(GUEST_PDPTE3);
+	}
 	c->vm_exit_intr_info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
 	c->vm_exit_intr_error_code = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
 	c->idt_vectoring_info_field = (u32)vmcs_read(IDT_VECTORING_INFO_FIELD);
@@ -305,6 +313,21 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 	if (info.basic == EXIT_REASON_CR_ACCESS) {
 		struct cr_access a = cr_access_decode(qual);
 		e.cr_value = guest_gpr_read(v, a.gpr);
+	}
+	/* EPT exits of an L2 that runs on L1's EPT: EPT12 decides. */
+	if ((info.basic == EXIT_REASON_EPT_VIOLATION || info.basic == EXIT_REASON_EPT_MISCONFIG) &&
+	    nested_l1_uses_ept(n->cache)) {
+		switch (nested_ept_l2_exit(v, info.basic, &qual)) {
+		case NESTED_EPT_HANDLED:
+			reinject_idt_vectoring();
+			return false;
+		case NESTED_EPT_REFLECT_VIOLATION:
+			reflect(v, EXIT_REASON_EPT_VIOLATION, qual);
+			return false;
+		case NESTED_EPT_REFLECT_MISCONFIG:
+			reflect(v, EXIT_REASON_EPT_MISCONFIG, 0);
+			return false;
+		}
 	}
 	struct reflect_ctx rc = { .v12 = n->cache, .read_phys = read_phys, .ctx = NULL };
 	if (nested_exit_to_l1(&rc, &e)) {

@@ -91,7 +91,15 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	vmcs_write(TSC_OFFSET, tsc_offset);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_ACTIVATE_SECONDARY);
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2 | SECONDARY_ENABLE_EPT);
-	vmcs_write(EPT_POINTER, ept_eptp(&v->ept));
+	/* L2-physical addresses: L1's own when L1 has no EPT (EPT01 maps
+	 * them); through L1's EPT12 otherwise (EPT02, nested_ept.c). */
+	u64 eptp = ept_eptp(&v->ept);
+	if (proc2 & SECONDARY_ENABLE_EPT) {
+		eptp = nested_ept02_eptp(v, c->ept_pointer);
+		if (!eptp)
+			guest_report_and_stop("out of monitor memory for L2's EPT02");
+	}
+	vmcs_write(EPT_POINTER, eptp);
 
 	vmcs_write(EXCEPTION_BITMAP, c->exception_bitmap);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, c->page_fault_error_code_mask);
@@ -160,10 +168,16 @@ static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
 	vmcs_write(GUEST_IA32_DEBUGCTL, dbg ? c->guest_ia32_debugctl : l1->debugctl);
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
 
-	/* PAE paging outside IA-32e mode: with EPT on (L0's), VM entry loads
-	 * the PDPTEs from these fields, which L1 (no EPT) never wrote: read
-	 * them from L2's CR3, as the CPU would for L1 (SDM 27.3.2.4). */
-	if ((c->guest_cr0 & CR0_PG) && (c->guest_cr4 & CR4_PAE) && !(efer & EFER_LMA)) {
+	/* PAE paging outside IA-32e mode: with EPT on, VM entry loads the
+	 * PDPTEs from these fields (SDM 27.3.2.4). L1 with EPT wrote them;
+	 * L1 without EPT did not, and the CPU would have read them from L2's
+	 * CR3 for it: so does L0. */
+	if (nested_l1_uses_ept(c)) {
+		vmcs_write(GUEST_PDPTE0, c->guest_pdpte0);
+		vmcs_write(GUEST_PDPTE1, c->guest_pdpte1);
+		vmcs_write(GUEST_PDPTE2, c->guest_pdpte2);
+		vmcs_write(GUEST_PDPTE3, c->guest_pdpte3);
+	} else if ((c->guest_cr0 & CR0_PG) && (c->guest_cr4 & CR4_PAE) && !(efer & EFER_LMA)) {
 		u64 pdpt = c->guest_cr3 & ~0x1fULL;
 		const u64 *p = nested_gpa_valid(pdpt, 32) ? nested_gpa_ptr(pdpt) : NULL;
 		for (int i = 0; i < 4; i++)

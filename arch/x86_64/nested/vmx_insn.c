@@ -147,6 +147,7 @@ static void emulate_vmxoff(struct vcpu *v)
 	n->vmxon = false;
 	n->current_ptr = VMCS12_INVALID_PTR;
 	nested_shadow_enable(v, false);
+	nested_ept02_flush(v); /* give its pages back */
 	vmcs_write(CR0_GUEST_HOST_MASK, nested_cr0_fixed_mask(v));
 	vm_succeed();
 }
@@ -267,9 +268,58 @@ static void emulate_vmread_vmwrite(struct vcpu *v, bool write)
 	vm_succeed();
 }
 
-/* INVEPT and INVVPID: L1 is offered neither EPT nor VPID, so both are
- * undefined opcodes for it (SDM 31.3 INVEPT/INVVPID, #UD conditions). */
-static void emulate_inv(struct vcpu *v)
+#define EPT_CAP_INVEPT BIT(20)
+#define EPT_CAP_INVEPT_SINGLE BIT(25)
+#define EPT_CAP_INVEPT_ALL BIT(26)
+#define EPT_CAP_WB BIT(14)
+#define EPT_CAP_UC BIT(8)
+#define INVEPT_SINGLE_CONTEXT 1
+#define INVEPT_ALL_CONTEXT 2
+
+/* An EPTP as INVEPT checks it: a memory type the CPU offers, a 4-level
+ * walk, no accessed/dirty flags (not offered), reserved bits 11:7 and
+ * above MAXPHYADDR clear (SDM 25.6.11 "Extended-Page-Table Pointer"). */
+static bool eptp_valid(u64 eptp, u64 cap)
+{
+	u64 mt = eptp & 7;
+	if (!((mt == 6 && (cap & EPT_CAP_WB)) || (mt == 0 && (cap & EPT_CAP_UC))))
+		return false;
+	if (((eptp >> 3) & 7) != 3 || (eptp & BIT(6)) || (eptp & 0xf80))
+		return false;
+	return !(eptp >> nested_maxphyaddr());
+}
+
+/* SDM 31.3 INVEPT. #UD unless EPT and INVEPT are offered; the type from
+ * the register operand, then the 128-bit descriptor from memory. L0 keeps
+ * one EPT02 and discards it for either type: more than asked is allowed. */
+static void emulate_invept(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	u64 cap = n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)];
+	u32 info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+
+	if (!(n->caps.features & FEAT_BIT(FEAT_EPT)) || !(cap & EPT_CAP_INVEPT))
+		return inject_ud();
+	if (!precheck(n))
+		return;
+	u64 type = guest_gpr_read(v, vmx_info_reg2(info));
+	if (!guest_in_64bit_mode())
+		type = (u32)type;
+	if (!((type == INVEPT_SINGLE_CONTEXT && (cap & EPT_CAP_INVEPT_SINGLE)) ||
+	      (type == INVEPT_ALL_CONTEXT && (cap & EPT_CAP_INVEPT_ALL))))
+		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
+	u64 desc[2], linear;
+	if (nested_mem_operand(v, 16, false, &linear) || nested_read_linear(v, linear, desc, 16))
+		return;
+	if (type == INVEPT_SINGLE_CONTEXT && !eptp_valid(desc[0], cap))
+		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
+	nested_ept02_flush(v);
+	vm_succeed();
+}
+
+/* INVVPID: L1 is offered no VPID, so it is an undefined opcode for it
+ * (SDM 31.3 INVVPID, #UD conditions). */
+static void emulate_invvpid(struct vcpu *v)
 {
 	(void)v;
 	inject_ud();
@@ -290,8 +340,8 @@ bool nested_vmx_instruction(struct vcpu *v, u32 reason)
 	case EXIT_REASON_VMPTRST: emulate_vmptrst(v); break;
 	case EXIT_REASON_VMREAD: emulate_vmread_vmwrite(v, false); break;
 	case EXIT_REASON_VMWRITE: emulate_vmread_vmwrite(v, true); break;
-	case EXIT_REASON_INVEPT:
-	case EXIT_REASON_INVVPID: emulate_inv(v); break;
+	case EXIT_REASON_INVEPT: emulate_invept(v); break;
+	case EXIT_REASON_INVVPID: emulate_invvpid(v); break;
 	case EXIT_REASON_VMLAUNCH:
 	case EXIT_REASON_VMRESUME:
 		if (!precheck(&v->nested))

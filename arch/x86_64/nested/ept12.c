@@ -1,0 +1,81 @@
+/* EPT12 walk: see ept12.h. */
+#include <nested/ept12.h>
+
+#define EPT_RWX 7ULL
+#define EPT_R 1u
+#define EPT_W 2u
+#define EPT_X 4u
+#define EPT_LARGE (1ULL << 7)
+#define EPT_MT(e) (((e) >> 3) & 7)
+#define EPT_IPAT (1ULL << 6)
+#define EPT_ADDR_MASK 0x000ffffffffff000ULL
+
+static u64 level_size(int level)
+{
+	return 1ULL << (12 + 9 * (level - 1));
+}
+
+/* SDM 29.3.3.1 "EPT Misconfigurations": write without read; execute-only
+ * where not supported; reserved bits (above MAXPHYADDR, bit 7 of a PML4E,
+ * bits 6:3 of a non-leaf entry, the address bits below a large page);
+ * a leaf memory type of 2, 3 or 7. */
+static bool misconfigured(u64 e, int level, bool leaf, const struct ept12_caps *c)
+{
+	u8 rwx = e & EPT_RWX;
+	if ((rwx & (EPT_R | EPT_W)) == EPT_W)
+		return true;
+	if (rwx == EPT_X && !c->exec_only)
+		return true;
+	if (c->maxphyaddr < 52 && ((e & EPT_ADDR_MASK) >> c->maxphyaddr))
+		return true;
+	if (!leaf)
+		return (e >> 3) & 0xf; /* bits 6:3 reserved in non-leaf entries */
+	u8 mt = EPT_MT(e);
+	if (mt == 2 || mt == 3 || mt == 7)
+		return true;
+	if (level > 1 && ((e & EPT_ADDR_MASK) & (level_size(level) - 1)))
+		return true;
+	return false;
+}
+
+void ept12_walk(u64 eptp, u64 gpa2, const struct ept12_caps *caps, ept12_read_fn *read,
+		void *ctx, struct ept12_walk *out)
+{
+	u64 table = eptp & EPT_ADDR_MASK;
+	u8 perms = EPT_RWX;
+
+	*out = (struct ept12_walk){ .result = EPT12_NOT_PRESENT, .perms = 0 };
+	for (int level = 4; level >= 1; level--) {
+		u64 e;
+		unsigned idx = (gpa2 >> (12 + 9 * (level - 1))) & 0x1ff;
+		if (read(ctx, table + idx * 8, &e, 8)) {
+			out->result = EPT12_NO_MEMORY;
+			return;
+		}
+		if (!(e & EPT_RWX)) /* not present (SDM 29.3.2) */
+			return;
+		bool large_ok = (level == 2 && caps->page_2m) || (level == 3 && caps->page_1g);
+		if ((e & EPT_LARGE) && (level == 4 || !large_ok)) {
+			/* bit 7 reserved: in a PML4E always, else without the page size */
+			out->result = EPT12_MISCONFIG;
+			return;
+		}
+		bool leaf = level == 1 || (e & EPT_LARGE);
+		if (misconfigured(e, level, leaf, caps)) {
+			out->result = EPT12_MISCONFIG;
+			return;
+		}
+		perms &= e & EPT_RWX;
+		if (leaf) {
+			u64 size = level_size(level);
+			out->result = EPT12_OK;
+			out->gpa1 = (e & EPT_ADDR_MASK & ~(size - 1)) | (gpa2 & (size - 1));
+			out->perms = perms;
+			out->memtype = EPT_MT(e);
+			out->ipat = e & EPT_IPAT;
+			out->level = level;
+			return;
+		}
+		table = e & EPT_ADDR_MASK;
+	}
+}

@@ -1,0 +1,167 @@
+/* Nested EPT: when L1 runs L2 with EPT (EPT12, in L1 memory, translating
+ * L2-physical to L1-physical addresses), the hardware needs one EPT that
+ * goes straight from L2-physical to host-physical: EPT02, the composition
+ * of EPT12 and EPT01. L0 builds it lazily, a 4-KiB page at a time, on the
+ * EPT violations L2 causes:
+ *  - EPT12 allows the access: map it in EPT02 with EPT12's permissions and
+ *    memory type (uncached where EPT01 says so) and resume L2;
+ *  - EPT12 does not: reflect the EPT violation (or misconfiguration) to L1,
+ *    as the CPU would have raised it with EPT12 (SDM 29.3.3).
+ * An entry EPT12 drops or restricts must be invalidated by L1 with INVEPT
+ * (SDM 29.4.3 "Guidelines for Use of the INVEPT Instruction"); L0 then
+ * discards EPT02 and rebuilds it. EPT02 never maps the monitor's memory:
+ * an EPT12 translation that lands there gets the sink page, as L1 would. */
+#include <vmx.h>
+#include <vmcs.h>
+#include <cpu.h>
+#include <exit_reason.h>
+#include <nested/nested.h>
+#include <nested/ept12.h>
+#include <nested/guest_access.h>
+#include <nested/vmcs12.h>
+#include <vmm.h>
+#include <log.h>
+#include <lib.h>
+
+#define EPT_CAP_EXEC_ONLY BIT(0)
+#define EPT_CAP_2M BIT(16)
+#define EPT_CAP_1G BIT(17)
+/* Exit-qualification bits the nested violation keeps from the hardware's:
+ * the access (2:0), the linear-address information (8:7), NMI unblocking
+ * (12); bits 5:3 become EPT12's permissions (SDM 28.2.1, Table 28-7). */
+#define EPT_QUAL_ACCESS 0x7ULL
+#define EPT_QUAL_KEEP (EPT_QUAL_ACCESS | BIT(7) | BIT(8) | BIT(12))
+#define EPT_QUAL_PERMS_SHIFT 3
+
+static void *ept02_alloc(void *ctx, u64 *pa)
+{
+	(void)ctx;
+	void *p = pfa_alloc();
+	*pa = (u64)p;
+	return p;
+}
+
+static void *ept02_phys_to_virt(void *ctx, u64 pa)
+{
+	(void)ctx;
+	return (void *)pa;
+}
+
+static void ept02_free(void *ctx, void *va, u64 pa)
+{
+	(void)ctx;
+	(void)pa;
+	pfa_free(va);
+}
+
+/* INVEPT all-context: nothing cached from the old EPT02 survives. */
+static void invept_all(void)
+{
+	struct { u64 eptp, reserved; } desc = { 0, 0 };
+	u64 type = 2;
+	u8 fail;
+	asm volatile("invept %1, %2; setbe %0" : "=qm"(fail) : "m"(desc), "r"(type) : "cc", "memory");
+	if (fail)
+		panic("INVEPT (all contexts) failed");
+}
+
+void nested_ept02_flush(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!n->ept02_valid)
+		return;
+	ept_destroy(&n->ept02, ept02_free);
+	n->ept02_valid = false;
+	invept_all();
+}
+
+/* EPT02 for the EPTP in VMCS12: a fresh, empty one when L1 switched EPTs.
+ * Returns EPT02's EPTP, or 0 when the monitor is out of memory. */
+u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12)
+{
+	struct nested_vcpu *n = &v->nested;
+	const struct ept_mem_ops ops = { ept02_alloc, ept02_phys_to_virt, NULL };
+
+	if (n->ept02_valid && n->ept02_key == eptp12)
+		return ept_eptp(&n->ept02);
+	nested_ept02_flush(v);
+	if (ept_init(&n->ept02, &ops, false))
+		return 0;
+	n->ept02_valid = true;
+	n->ept02_key = eptp12;
+	return ept_eptp(&n->ept02);
+}
+
+static int read_l1(void *ctx, u64 gpa, void *buf, u32 len)
+{
+	(void)ctx;
+	if (!nested_gpa_valid(gpa, len))
+		return -1;
+	memcpy(buf, nested_gpa_ptr(gpa), len);
+	return 0;
+}
+
+/* The memory type for an L1-physical page: EPT01 says uncached for MMIO,
+ * and that wins; otherwise EPT12's leaf decides. */
+static u8 memtype_for(struct vcpu *v, u64 gpa1, const struct ept12_walk *w, u64 *ipat)
+{
+	int level;
+	u64 *e01 = ept_lookup(&v->ept, gpa1, &level);
+	if (!e01 || ((*e01 & EPT_MT_MASK) >> EPT_MT_SHIFT) == EPT_MT_UC) {
+		*ipat = EPT_IGNORE_PAT;
+		return EPT_MT_UC;
+	}
+	*ipat = w->ipat ? EPT_IGNORE_PAT : 0;
+	return w->memtype;
+}
+
+enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
+{
+	struct nested_vcpu *n = &v->nested;
+	const struct vmcs12 *c = n->cache;
+	u64 gpa2 = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	u64 cap = n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)];
+	const struct ept12_caps caps = {
+		.maxphyaddr = nested_maxphyaddr(),
+		.exec_only = cap & EPT_CAP_EXEC_ONLY,
+		.page_2m = cap & EPT_CAP_2M,
+		.page_1g = cap & EPT_CAP_1G,
+	};
+	struct ept12_walk w;
+
+	if (reason == EXIT_REASON_EPT_MISCONFIG)
+		panic("EPT misconfiguration in EPT02 at %lx: monitor bug", gpa2);
+	ept12_walk(c->ept_pointer, gpa2, &caps, read_l1, NULL, &w);
+	if (w.result == EPT12_MISCONFIG || w.result == EPT12_NO_MEMORY)
+		return NESTED_EPT_REFLECT_MISCONFIG;
+	u64 access = *qual & EPT_QUAL_ACCESS;
+	if (w.result == EPT12_NOT_PRESENT || (access & ~(u64)w.perms)) {
+		*qual = (*qual & EPT_QUAL_KEEP) | ((u64)w.perms << EPT_QUAL_PERMS_SHIFT);
+		return NESTED_EPT_REFLECT_VIOLATION;
+	}
+
+	u64 page2 = ALIGN_DOWN(gpa2, PAGE_SIZE), page1 = ALIGN_DOWN(w.gpa1, PAGE_SIZE);
+	u64 hpa = page1, perms = w.perms, ipat;
+	u8 mt = memtype_for(v, page1, &w, &ipat);
+	if (vmm_gpa_in_monitor(page1, PAGE_SIZE)) {
+		pr_info("L2 access through EPT12 to monitor memory at %lx: sink page mapped", page1);
+		hpa = (u64)v->sink_page;
+		perms &= EPT_R | EPT_W;
+		mt = EPT_MT_WB;
+		ipat = 0;
+	}
+	bool existed = ept_lookup(&n->ept02, page2, NULL) != NULL;
+	if (ept_map(&n->ept02, page2, hpa, PAGE_SIZE, perms | ipat, mt)) {
+		/* Out of monitor memory: start EPT02 afresh and retry once. */
+		u64 key = n->ept02_key;
+		nested_ept02_flush(v);
+		u64 eptp02 = nested_ept02_eptp(v, key);
+		if (!eptp02 || ept_map(&n->ept02, page2, hpa, PAGE_SIZE, perms | ipat, mt))
+			guest_report_and_stop("out of monitor memory for L2's EPT02");
+		vmcs_write(EPT_POINTER, eptp02);
+		existed = false;
+	}
+	if (existed) /* a permission upgrade: the CPU may hold the old entry */
+		invept_all();
+	return NESTED_EPT_HANDLED;
+}
