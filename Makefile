@@ -123,8 +123,8 @@ GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
 GUEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/lib/, \
 	serial.o report.o faults.o faults_asm.o nestvisor.o hypercall.o)
 $(BUILD)/efi/tests/guests/%.o: EFI_CFLAGS += -Iarch/x86_64/include
-VMXTEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/, \
-	vmxtest_lib.o vmxtest_cpu.o vmxtest_vmcs.o vmxtest_asm.o)
+VMXTEST_LIB := $(GUEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
+	vmxtest_cpu.o vmxtest_vmcs.o vmxtest_asm.o)
 $(BUILD)/guests/vmxtest.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_insn.o vmxtest_l2.o vmxtest_events.o)
 $(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o
