@@ -132,6 +132,7 @@ $(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_lau
 $(BUILD)/guests/vmxbench.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxbench_asm.o
 # A fixed fuzz seed (default: RDTSC): make -B build/guests/vmxfuzz.efi VMXFUZZ_SEED=n
 $(BUILD)/efi/tests/guests/vmxfuzz.o: EFI_CFLAGS += $(if $(VMXFUZZ_SEED),-DVMXFUZZ_SEED=$(VMXFUZZ_SEED)ULL)
+$(BUILD)/guests/hello.so $(BUILD)/guests/tfault.so: $(BUILD)/efi/tests/guests/lib/serial.o
 # hctest's other objects (the pattern rule below links $^).
 $(BUILD)/guests/hctest.so: $(GUEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	hctest_hc.o hctest_vmx.o hctest_ring3.o hctest_asm.o)
