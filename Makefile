@@ -124,8 +124,8 @@ GUEST_EFIS := $(GUESTS:%=$(BUILD)/guests/%.efi)
 GUEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/lib/, \
 	serial.o report.o faults.o faults_asm.o nestvisor.o hypercall.o)
 $(BUILD)/efi/tests/guests/%.o: EFI_CFLAGS += -Iarch/x86_64/include
-VMXTEST_LIB := $(addprefix $(BUILD)/efi/tests/guests/, \
-	vmxtest_lib.o vmxtest_cpu.o vmxtest_vmcs.o vmxtest_asm.o)
+VMXTEST_LIB := $(GUEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
+	vmxtest_cpu.o vmxtest_vmcs.o vmxtest_asm.o)
 $(BUILD)/guests/vmxtest.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_insn.o vmxtest_l2.o vmxtest_events.o)
 $(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o
@@ -133,6 +133,7 @@ $(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_lau
 $(BUILD)/guests/vmxbench.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxbench_asm.o
 # A fixed fuzz seed (default: RDTSC): make -B build/guests/vmxfuzz.efi VMXFUZZ_SEED=n
 $(BUILD)/efi/tests/guests/vmxfuzz.o: EFI_CFLAGS += $(if $(VMXFUZZ_SEED),-DVMXFUZZ_SEED=$(VMXFUZZ_SEED)ULL)
+$(BUILD)/guests/hello.so $(BUILD)/guests/tfault.so: $(BUILD)/efi/tests/guests/lib/serial.o
 # hctest's other objects (the pattern rule below links $^).
 $(BUILD)/guests/hctest.so: $(GUEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	hctest_hc.o hctest_vmx.o hctest_ring3.o hctest_asm.o)

@@ -19,6 +19,9 @@ void cpuid_policy_apply(u32 leaf, u32 subleaf, struct cpuid_regs *r,
 		r->ecx |= (u32)CPUID_1_ECX_HYPERVISOR;
 		if (!p->expose_vmx)
 			r->ecx &= ~(u32)CPUID_1_ECX_VMX;
+		/* No SMX: the monitor answers GETSEC with #UD and reports
+		 * IA32_FEATURE_CONTROL without "VMXON inside SMX". */
+		r->ecx &= ~(u32)CPUID_1_ECX_SMX;
 		/* OSXSAVE reflects CR4.OSXSAVE; the CPUID instruction ran with
 		 * the monitor's CR4, so recompute it from the guest's. */
 		cpuid_set_bit(&r->ecx, CPUID_1_ECX_OSXSAVE, p->guest_cr4 & CPUID_CR4_OSXSAVE);

@@ -15,14 +15,19 @@ static void gp(void)
 }
 
 /* MOV to CR0 (SDM Vol. 2, MOV - Move to/from Control Registers: #GP(0) if
- * setting a reserved bit, PG without PE, or NW without CD; and SDM 10.8.5
- * for entering/leaving IA-32e mode with EFER.LME). */
+ * setting a reserved bit, PG without PE, NW without CD, or clearing PG in
+ * 64-bit mode; and SDM 10.8.5 for entering/leaving IA-32e mode with
+ * EFER.LME). The old value is the one the guest sees: the read shadow
+ * holds only the masked bits, PG is the real register's outside VMX
+ * operation. */
 static void mov_to_cr0(struct vcpu *v, u64 val)
 {
-	u64 old = vmcs_read(CR0_READ_SHADOW);
+	u64 old = guest_cr0_visible();
 	u64 efer = vmcs_read(GUEST_IA32_EFER);
 
 	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
+		return gp();
+	if (!(val & CR0_PG) && (efer & EFER_LMA) && (vmcs_read(GUEST_CS_AR_BYTES) & VMX_AR_L))
 		return gp();
 	/* In VMX operation L1 may not clear the bits VMX fixes (SDM 24.8). */
 	if (v->nested.vmxon && (val & vmx_caps.cr0_fixed0) != vmx_caps.cr0_fixed0)
@@ -46,12 +51,23 @@ static void mov_to_cr0(struct vcpu *v, u64 val)
 
 /* MOV to CR4. CR4.VMXE is L1's to set when VT-x is offered (the real bit
  * stays set for L0), a reserved bit (#GP) when not; in VMX operation L1
- * may not clear it (SDM 24.8). Bits VMX forbids are reserved. */
+ * may not clear it (SDM 24.8). Bits VMX forbids are reserved. The write is
+ * emulated with VMWRITE, which checks nothing: the #GP(0) cases of MOV to
+ * CR4 for the bits the guest owns are checked here (SDM Vol. 2, MOV -
+ * Move to/from Control Registers), or VM entry would fail on them. */
 static void mov_to_cr4(struct vcpu *v, u64 val)
 {
 	u64 mask = vmcs_read(CR4_GUEST_HOST_MASK);
+	u64 old = guest_cr4_visible();
+	bool ia32e = vmcs_read(GUEST_IA32_EFER) & EFER_LMA;
 
 	if (val & mask & ~vmx_caps.cr4_fixed0)
+		return gp();
+	if (ia32e && (!(val & CR4_PAE) || ((val ^ old) & CR4_LA57)))
+		return gp(); /* leaving IA-32e mode by PAE, or changing LA57 in it */
+	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) && (!ia32e || (vmcs_read(GUEST_CR3) & 0xfff)))
+		return gp(); /* PCIDE 0 -> 1 outside IA-32e mode or with CR3[11:0] != 0 */
+	if ((val & CR4_CET) && !(guest_cr0_visible() & CR0_WP))
 		return gp();
 	if ((val & CR4_VMXE) && !v->nested.enabled)
 		return gp();
@@ -75,7 +91,7 @@ void exit_cr_access(struct vcpu *v)
 		break;
 	case CR_ACCESS_LMSW: {
 		/* LMSW loads CR0[3:0] but cannot clear PE (SDM Vol. 2, LMSW). */
-		u64 cr0 = vmcs_read(CR0_READ_SHADOW);
+		u64 cr0 = guest_cr0_visible();
 		u64 src = a.lmsw_source_data & 0xf;
 		return mov_to_cr0(v, (cr0 & ~0xeULL) | src | (cr0 & CR0_PE));
 	}

@@ -119,10 +119,12 @@ void vmcs_host_state_write(struct vcpu *v)
 	vmcs_write(HOST_CR0, read_cr0());
 	vmcs_write(HOST_CR3, host_state.cr3);
 	/* The monitor executes XSETBV for the guest: that needs CR4.OSXSAVE,
-	 * which the firmware may leave clear (SDM Vol. 2, XSETBV: #UD). */
+	 * which the firmware may leave clear (SDM Vol. 2, XSETBV: #UD). Its
+	 * page tables are 4-level (host.c) even if the firmware runs with
+	 * 5-level paging: VM exits load CR4.LA57 from here (SDM 28.5.1). */
 	u32 a, b, c, d;
 	cpuid_count(1, 0, &a, &b, &c, &d);
-	vmcs_write(HOST_CR4, read_cr4() | ((c & CPUID_1_ECX_XSAVE) ? CR4_OSXSAVE : 0));
+	vmcs_write(HOST_CR4, (read_cr4() & ~CR4_LA57) | ((c & CPUID_1_ECX_XSAVE) ? CR4_OSXSAVE : 0));
 	vmcs_write(HOST_CS_SELECTOR, host_state.cs);
 	vmcs_write(HOST_SS_SELECTOR, host_state.ds);
 	vmcs_write(HOST_DS_SELECTOR, host_state.ds);

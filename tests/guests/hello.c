@@ -5,39 +5,16 @@
  * loader started the guest and passed the command line through. */
 #include <efi.h>
 #include <efilib.h>
-
-#define COM1 0x3f8
-#define UART_LSR 5
-#define UART_LSR_THRE 0x20
-#define DEBUG_EXIT_PORT 0xf4
-#define BOCHS_SHUTDOWN_PORT 0x8900
-
-static inline void outb(UINT16 port, UINT8 val)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(val), "Nd"(port));
-}
-
-static inline UINT8 inb(UINT16 port)
-{
-	UINT8 val;
-
-	__asm__ volatile("inb %1, %0" : "=a"(val) : "Nd"(port));
-	return val;
-}
-
-static void putc_serial(char c)
-{
-	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE); i++)
-		;
-	outb(COM1, (UINT8)c);
-}
+#include "lib/cpu.h"
+#include "lib/nestvisor.h"
+#include "lib/report.h"
 
 static void puts_serial(const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\n')
-			putc_serial('\r');
-		putc_serial(*s);
+			tg_putc('\r');
+		tg_putc(*s);
 	}
 }
 
@@ -63,9 +40,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	line[n] = '\0';
 	puts_serial(line);
 
-	outb(DEBUG_EXIT_PORT, 0);
+	outb(NV_DEBUG_EXIT_PORT, 0);
 	for (const char *s = "Shutdown"; *s; s++)
-		outb(BOCHS_SHUTDOWN_PORT, (UINT8)*s);
+		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
 	puts_serial("hello: still running after the exit ports; returning\n");
 	return EFI_SUCCESS;
 }

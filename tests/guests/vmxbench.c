@@ -196,8 +196,8 @@ static void bench_l2(void)
 	if (run_l2("l2-rdmsr", vb_l2_rdmsr, 0, l2_t, l1_t, &launched))
 		report("l2-rdmsr-not-in-l1-bitmap", l2_t);
 	SNAPSHOT(2);
-	/* The round trip again with (empty) I/O bitmaps, as KVM sets up its
-	 * L2s: L0 then merges them instead of copying its own. */
+	/* The round trip again with (empty) I/O bitmaps: L0 then merges them
+	 * into VMCS02's instead of copying its own (docs/benchmarks.md). */
 	if (env.caps.proc1 & CPU_BASED_USE_IO_BITMAPS) {
 		vt_vmwrite(CPU_BASED_VM_EXEC_CONTROL,
 			   vt_rd(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_USE_IO_BITMAPS);

@@ -56,7 +56,7 @@ u64 fz_below(struct fz *f, u64 n)
 void fz_violation(struct fz *f, const char *op, u64 a, u64 b, u32 got, const char *allowed)
 {
 	if (++f->bad <= FZ_NOTES_MAX)
-		vt_printf("vmxfuzz: note: op %lu: %s(%lx, %lx) gave %s; allowed: %s\n", f->ops,
+		tg_printf("vmxfuzz: note: op %lu: %s(%lx, %lx) gave %s; allowed: %s\n", f->ops,
 			  op, a, b, vt_res_name(got), allowed);
 }
 
@@ -289,7 +289,7 @@ static u64 seed_from_load_options(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
 	static struct vt_env env;
-	struct vt_check c;
+	struct tg_check c;
 	u64 seed = VMXFUZZ_SEED;
 
 	/* Before vt_setup(): it takes over the IDT and interrupts, after which
@@ -298,31 +298,31 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 		seed = seed_from_load_options(image, st);
 
 	if (!vt_setup(&env, image, st, "vmxfuzz") || !env.vmx_ok) {
-		vt_printf("vmxfuzz: FAIL setup: no VMX\nvmxfuzz: 0 passed, 1 failed\n");
-		vt_end_run(1);
+		tg_printf("vmxfuzz: FAIL setup: no VMX\nvmxfuzz: 0 passed, 1 failed\n");
+		tg_end_run(1);
 	}
 	if (!seed) {
 		u32 lo, hi;
 		asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
 		seed = ((u64)hi << 32 | lo) | 1;
 	}
-	vt_printf("vmxfuzz: seed %lu\n", seed);
+	tg_printf("vmxfuzz: seed %lu\n", seed);
 	fz.env = &env;
 	fz.rng = seed;
 	fz.current = ~0ULL;
 	prepare_pages(&env);
 
-	vt_begin(&c, "vmxon");
-	vt_expect(&c, vt_vmx_enable(&env), "IA32_FEATURE_CONTROL does not allow VMXON");
+	tg_begin(&c, "vmxon");
+	tg_expect(&c, vt_vmx_enable(&env), "IA32_FEATURE_CONTROL does not allow VMXON");
 	vt_init_region(&env, VT_PG_VMXON);
 	vt_expect_res(&c, "VMXON", vt_vmxon(vt_pa(&env, VT_PG_VMXON)), VT_OK);
-	vt_end(&c);
+	tg_end(&c);
 
-	vt_begin(&c, "random-instructions");
+	tg_begin(&c, "random-instructions");
 	fuzz_insns(&fz, INSN_OPS);
-	vt_expect(&c, fz.bad == 0, "%lu of %u results not allowed by the SDM (notes above)",
+	tg_expect(&c, fz.bad == 0, "%lu of %u results not allowed by the SDM (notes above)",
 		  fz.bad, INSN_OPS);
-	vt_end(&c);
+	tg_end(&c);
 
 	/* Random VMCS contents can wedge bare Bochs; under nestvisor they are
 	 * exactly what the monitor must survive. */
@@ -330,32 +330,32 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	if (!env.nestvisor) {
 		/* Not a test on bare Bochs (a note, not a SKIP: the part that
 		 * matters, the monitor surviving them, runs under nestvisor). */
-		vt_printf("vmxfuzz: note: random launches run under nestvisor only (build "
+		tg_printf("vmxfuzz: note: random launches run under nestvisor only (build "
 			  "with -DVMXFUZZ_BARE_LAUNCH to run them on bare hardware)\n");
 	} else
 #endif
 	{
 		u64 before = fz.bad;
-		vt_begin(&c, "random-launches");
+		tg_begin(&c, "random-launches");
 		if (fz_launches(&fz, LAUNCHES, &c))
-			vt_expect(&c, fz.bad == before, "%lu of %u launches gave results the "
+			tg_expect(&c, fz.bad == before, "%lu of %u launches gave results the "
 				  "SDM does not allow (notes above)", fz.bad - before, LAUNCHES);
-		vt_end(&c);
+		tg_end(&c);
 	}
 
-	vt_begin(&c, "vmxoff");
+	tg_begin(&c, "vmxoff");
 	vt_expect_res(&c, "VMXOFF", vt_vmxoff(), VT_OK);
-	vt_end(&c);
-	vt_printf("vmxfuzz: PASS survived %lu operations\n", fz.ops);
-	vt_passed++;
+	tg_end(&c);
+	tg_printf("vmxfuzz: PASS survived %lu operations\n", fz.ops);
+	tg_passed++;
 	if (env.nestvisor) {
 		u64 rbx = 0, rcx = 0;
-		vt_begin(&c, "hc-version-after");
-		s64 r = vt_hypercall(NV_HC_VERSION, &rbx, &rcx);
-		vt_expect(&c, r == NV_HC_OK && rbx == NV_VERSION && rcx == NV_HC_VERSION_MAGIC,
+		tg_begin(&c, "hc-version-after");
+		s64 r = tg_hypercall(NV_HC_VERSION, &rbx, &rcx, NULL);
+		tg_expect(&c, r == NV_HC_OK && rbx == NV_VERSION && rcx == NV_HC_VERSION_MAGIC,
 			  "NV_HC_VERSION: status %ld, RBX %lx, RCX %lx", r, rbx, rcx);
-		vt_end(&c);
+		tg_end(&c);
 	}
-	vt_printf("vmxfuzz: %u passed, %u failed\n", vt_passed, vt_failed);
-	vt_end_run(vt_failed ? 1 : 0);
+	tg_printf("vmxfuzz: %u passed, %u failed\n", tg_passed, tg_failed);
+	tg_end_run(tg_failed ? 1 : 0);
 }

@@ -24,7 +24,7 @@ u64 fz_below(struct fz *f, u64 n);
 /* A result that is not architecturally allowed: counted, the first few
  * printed as notes. */
 void fz_violation(struct fz *f, const char *op, u64 a, u64 b, u32 got, const char *allowed);
-bool fz_launches(struct fz *f, u32 count, struct vt_check *c);
+bool fz_launches(struct fz *f, u32 count, struct tg_check *c);
 
 #pragma GCC visibility pop
 

@@ -18,16 +18,16 @@
 
 struct l1_state {
 	u64 cr0, cr3, cr4, efer;
-	struct vt_dtr gdtr, idtr;
+	struct desc_ptr gdtr, idtr;
 	u16 tr;
 };
 
 static void l1_state(struct l1_state *s)
 {
-	s->cr0 = VT_READ_CR(0);
-	s->cr3 = VT_READ_CR(3);
-	s->cr4 = VT_READ_CR(4);
-	s->efer = vt_rdmsr(MSR_IA32_EFER);
+	s->cr0 = read_cr0();
+	s->cr3 = read_cr3();
+	s->cr4 = read_cr4();
+	s->efer = rdmsr(MSR_IA32_EFER);
 	asm volatile("sgdt %0; sidt %1; str %2" : "=m"(s->gdtr), "=m"(s->idtr), "=r"(s->tr));
 }
 
@@ -86,8 +86,8 @@ static bool controls_allowed(const struct vt_caps *k)
  * turning a feature on by chance touches nothing else. */
 static void base_extras(struct vt_env *env)
 {
-	u64 aux = vt_pa(env, FZ_PG_AUX), efer = vt_rdmsr(MSR_IA32_EFER);
-	u64 pat = vt_rdmsr(MSR_IA32_PAT);
+	u64 aux = vt_pa(env, FZ_PG_AUX), efer = rdmsr(MSR_IA32_EFER);
+	u64 pat = rdmsr(MSR_IA32_PAT);
 	const u32 ptrs[] = { VIRTUAL_APIC_PAGE_ADDR, APIC_ACCESS_ADDR, VMREAD_BITMAP,
 			     VMWRITE_BITMAP, PML_ADDRESS, VE_INFORMATION_ADDRESS,
 			     VM_ENTRY_MSR_LOAD_ADDR };
@@ -176,7 +176,7 @@ static bool mutate(struct fz *f, char *what, u32 cap)
 			break;
 		}
 		if (len + 12 < cap) {
-			vt_snprintf(what + len, cap - len, "%s%x", len ? "," : "", field);
+			tg_snprintf(what + len, cap - len, "%s%x", len ? "," : "", field);
 			while (what[len])
 				len++;
 		}
@@ -229,7 +229,7 @@ static void judge(struct fz *f, u32 res, bool ctl_bad, bool host, const char *wh
 			     res, what);
 }
 
-bool fz_launches(struct fz *f, u32 count, struct vt_check *c)
+bool fz_launches(struct fz *f, u32 count, struct tg_check *c)
 {
 	struct vt_env *env = f->env;
 	u64 vmcs = vt_pa(env, VT_PG_VMCS_C);
@@ -240,7 +240,7 @@ bool fz_launches(struct fz *f, u32 count, struct vt_check *c)
 		.exc_bitmap = ~0u,
 	};
 	struct l1_state before;
-	struct vt_gprs regs;
+	struct tg_regs regs;
 	char what[64];
 
 	SetMem(msr_area, PAGE_SIZE, 0);
@@ -258,7 +258,7 @@ bool fz_launches(struct fz *f, u32 count, struct vt_check *c)
 		u32 res = vt_enter(&regs, 0);
 		judge(f, res, ctl_bad, host, what, &before);
 		if (vt_vmclear(vmcs) != VT_OK)
-			return vt_expect(c, false, "VMCLEAR after launch %u failed", i);
+			return tg_expect(c, false, "VMCLEAR after launch %u failed", i);
 		f->current = ~0ULL;
 	}
 	return true;

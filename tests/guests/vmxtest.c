@@ -14,13 +14,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	static struct vt_env env;
 
 	if (!vt_setup(&env, image, st, "vmxtest")) {
-		vt_printf("vmxtest: 0 passed, 1 failed\n");
-		vt_end_run(1);
+		tg_printf("vmxtest: 0 passed, 1 failed\n");
+		tg_end_run(1);
 	}
 	if (!env.vmx_ok) {
-		vt_printf("vmxtest: FAIL vmx-offered: CPUID.1:ECX.VMX is 0\n");
-		vt_printf("vmxtest: 0 passed, 1 failed\n");
-		vt_end_run(1);
+		tg_printf("vmxtest: FAIL vmx-offered: CPUID.1:ECX.VMX is 0\n");
+		tg_printf("vmxtest: 0 passed, 1 failed\n");
+		tg_end_run(1);
 	}
 	vt_checks_before_vmxon(&env);
 	vt_checks_vmx_insn(&env);
@@ -30,6 +30,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	vt_checks_two_l2(&env);
 	vt_checks_cycles(&env);
 
-	vt_printf("vmxtest: %u passed, %u failed\n", vt_passed, vt_failed);
-	vt_end_run(vt_failed ? 1 : 0);
+	tg_printf("vmxtest: %u passed, %u failed\n", tg_passed, tg_failed);
+	tg_end_run(tg_failed ? 1 : 0);
 }

@@ -2,52 +2,32 @@
  * check VMX instruction results, VM entries and VM exits. They run both on
  * bare Bochs (real VMX: the oracle) and as nestvisor's guest (emulated VMX)
  * and must print the same check lines in both. Parts:
- *   vmxtest_lib.c     serial output, check reporting, end of run
  *   vmxtest_cpu.c     setup (GDT/TSS/IDT, VMX capabilities), VMX wrappers
  *   vmxtest_vmcs.c    a VMCS for a 64-bit L2 sharing L1's address space
- *   vmxtest_asm.asm   fault stubs, ring 3, VM entry/exit, L2 code
+ *   vmxtest_asm.asm   ring-3 code, VM entry/exit, L2 code
  *   vmxtest.c         vmxtest's entry; vmxtest_insn.c instruction checks;
  *   vmxtest_l2.c      exits from L2; vmxtest_events.c injection, two L2s,
  *                     VMXON/VMXOFF cycles
- *   vmxfuzz.c         the hostile L1 (random operands and VMCS contents) */
+ *   vmxfuzz.c         the hostile L1 (random operands and VMCS contents)
+ * Serial output, reporting, fault catching, ring 3, hypercalls and the
+ * configuration table come from tests/guests/lib/. */
 #ifndef VMXTEST_H
 #define VMXTEST_H
 
-#include <stdarg.h>
 #include <nestvisor/types.h>
 #include <nestvisor/hypercall.h>
 #include <nestvisor/bootinfo.h>
 #include <vmcs.h>
-#include <msr.h>
 #include <exit_reason.h>
+#include "lib/cpu.h"
+#include "lib/faults.h"
+#include "lib/nestvisor.h"
+#include "lib/report.h"
 
 #pragma GCC visibility push(hidden)
 
-#define VEC_NMI 2
-#define VEC_UD 6
-#define VEC_GP 13
-#define VEC_PF 14
-#define VEC_RING0_RETURN 0x80 /* DPL-3 gate in L1's IDT: ring 3 comes back */
-#define VT_NO_FAULT 0xffffffffu
-
-#define CPUID_1_ECX_VMX BIT(5)
-#define CR0_PE BIT(0)
-#define CR0_TS BIT(3)
-#define CR0_NE BIT(5)
-#define CR0_PG BIT(31)
-#define CR4_PAE BIT(5)
-#define CR4_VMXE BIT(13)
-#define CR4_SMEP BIT(20)
-#define CR4_SMAP BIT(21)
-#define RFLAGS_FIXED BIT(1)
-#define RFLAGS_IF BIT(9)
 /* The arithmetic flags a VMX instruction reports with (SDM 31.2). */
-#define RFLAGS_CF BIT(0)
-#define RFLAGS_ZF BIT(6)
 #define RFLAGS_ARITH 0x8d5ull /* CF PF AF ZF SF OF */
-
-#define VT_SERIAL_PORT 0x3f8
-#define BOCHS_SHUTDOWN_PORT 0x8900
 
 /* Interruption-information fields (SDM 25.8.3, 25.9.2). */
 #define INTR_INFO_VALID BIT(31)
@@ -114,60 +94,6 @@ static inline u64 vt_pa(const struct vt_env *env, int n)
 	return (u64)vt_page(env, n);
 }
 
-/* Reporting (vmxtest_lib.c). A check collects the first failures. */
-struct vt_check {
-	const char *name;
-	bool failed, full;
-	u32 len;
-	char why[240];
-};
-extern const char *vt_prog;
-extern u32 vt_passed, vt_failed;
-void vt_printf(const char *fmt, ...);
-u32 vt_vformat(char *buf, u32 cap, const char *fmt, va_list ap);
-void vt_snprintf(char *buf, u32 cap, const char *fmt, ...);
-void vt_begin(struct vt_check *c, const char *name);
-bool vt_expect(struct vt_check *c, bool ok, const char *fmt, ...);
-void vt_end(struct vt_check *c);
-__attribute__((noreturn)) void vt_end_run(u32 status);
-__attribute__((noreturn)) void vt_unexpected_fault(u64 vector, u64 error, u64 rip);
-s64 vt_hypercall(u64 fn, u64 *rbx, u64 *rcx);
-
-/* CPU access. */
-static inline void vt_outb(u16 port, u8 v)
-{
-	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline u8 vt_inb(u16 port)
-{
-	u8 v;
-	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-#define VT_READ_CR(n) ({ u64 __v; asm volatile("mov %%cr" #n ", %0" : "=r"(__v)); __v; })
-#define VT_WRITE_CR(n, v) asm volatile("mov %0, %%cr" #n : : "r"((u64)(v)) : "memory")
-void vt_cpuid(u32 leaf, u32 sub, u32 r[4]);
-u64 vt_rdmsr(u32 msr);
-void vt_wrmsr(u32 msr, u64 v);
-u32 vt_rdmsr_safe(u32 msr, u64 *val);
-
-struct vt_dtr {
-	u16 limit;
-	u64 base;
-} __attribute__((packed));
-
-/* Fault catching (vmxtest_asm.asm): set vt_fault_recover before an
- * instruction that may fault; the #UD/#GP/#PF stubs resume there. */
-extern volatile u64 vt_fault_recover;
-extern volatile u32 vt_fault_vector;
-extern volatile u64 vt_fault_error;
-extern volatile u64 vt_fault_rip;
-void vt_isr_ud(void);
-void vt_isr_gp(void);
-void vt_isr_pf(void);
-void vt_isr_ring0_return(void);
-void vt_set_gate(void *idt, int vec, u64 handler, u16 cs, int dpl);
-
 /* The outcome of a VMX instruction as one code (vmxtest_cpu.c). */
 #define VT_OK 0u
 #define VT_FAIL_INVALID 0x100u
@@ -176,6 +102,8 @@ void vt_set_gate(void *idt, int vec, u64 handler, u16 cs, int dpl);
 #define VT_BAD_FLAGS 0x400u            /* not one of the three patterns */
 #define VT_KIND(r) ((r) & 0xf00u)
 const char *vt_res_name(u32 res); /* rotating static buffers */
+bool vt_expect_res(struct tg_check *c, const char *what, u32 got, u32 want);
+bool vt_expect_eq(struct tg_check *c, const char *what, u64 got, u64 want);
 extern u64 vt_last_rflags;        /* RFLAGS after the last VMX instruction */
 
 u32 vt_vmxon(u64 pa);
@@ -197,18 +125,14 @@ void vt_vmx_disable(void);                /* CR4.VMXE = 0 */
 u32 vt_adjust(u32 want, u32 allowed0, u32 allowed1);
 bool vt_init_region(struct vt_env *env, int page); /* zero + revision id */
 
-/* L2 registers across VM entries and exits (vmxtest_asm.asm). */
-struct vt_gprs {
-	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
-	u64 r8, r9, r10, r11, r12, r13, r14, r15;
-};
-_Static_assert(sizeof(struct vt_gprs) == 15 * 8, "vmxtest_asm.asm offsets");
-/* VMLAUNCH (resume = 0) or VMRESUME with *regs in L2's registers. Returns
+/* VM entry (vmxtest_asm.asm): L2's registers come from and go back to a
+ * struct tg_regs (lib/nestvisor.h).
+ * VMLAUNCH (resume = 0) or VMRESUME with *regs in L2's registers. Returns
  * VT_ENTERED when the VM exited to HOST_RIP (also a VM-entry failure), or
  * the outcome code of the failed instruction. */
 #define VT_ENTERED 0xfffu
-u32 vt_enter(struct vt_gprs *regs, int resume);
-u64 vt_enter_raw(struct vt_gprs *regs, int resume); /* asm: 0, 1 (fault) or RFLAGS */
+u32 vt_enter(struct tg_regs *regs, int resume);
+u64 vt_enter_raw(struct tg_regs *regs, int resume); /* asm: 0, 1 (fault) or RFLAGS */
 
 /* What L2's IDT handlers saw (vmxtest_asm.asm). */
 struct vt_l2_event {
@@ -228,10 +152,9 @@ extern const u8 vt_l2_swint[], vt_l2_evt[], vt_l2_count[], vt_l2_count_vmcall[],
 #define VT_L2_MSR MSR_IA32_PAT
 
 /* Ring 3 (vmxtest_asm.asm, vmxtest_cpu.c): run 'code' at CPL 3 on user
- * page tables; returns VT_R3_DONE, or VT_R3_FAULTED with vt_fault_*. */
+ * page tables; it comes back with RAX = VT_R3_DONE, or VT_R3_FAULTED. */
 #define VT_R3_DONE 0x3d0e
 #define VT_R3_FAULTED 0x3fa7
-u64 vt_ring3_call(u64 rip, u64 cs, u64 ss, u64 rsp);
 extern const u8 vt_r3_vmxon[], vt_r3_vmptrst[], vt_r3_fault[];
 u32 vt_at_cpl3(struct vt_env *env, const u8 *code, u64 *error);
 
@@ -241,12 +164,12 @@ struct vt_l2 {
 	u32 pin, proc, proc2, exit, entry; /* wanted bits; adjusted to the MSRs */
 	u32 exc_bitmap;
 };
-bool vt_vmcs_setup(struct vt_env *env, const struct vt_l2 *l2, struct vt_check *c);
+bool vt_vmcs_setup(struct vt_env *env, const struct vt_l2 *l2, struct tg_check *c);
 u64 vt_stack_top(const struct vt_env *env, int first_page, int pages);
-bool vt_load_fresh(struct vt_env *env, int page, const struct vt_l2 *l2, struct vt_check *c);
+bool vt_load_fresh(struct vt_env *env, int page, const struct vt_l2 *l2, struct tg_check *c);
 struct vt_l2 vt_cpuid_l2(struct vt_env *env); /* CPUID loop on stack A */
 /* Expects VT_ENTERED and exit 'reason' at 'rip' (any RIP if 0). */
-bool vt_expect_exit(struct vt_check *c, u32 res, u32 reason, u64 rip);
+bool vt_expect_exit(struct tg_check *c, u32 res, u32 reason, u64 rip);
 
 /* Check groups. */
 void vt_checks_before_vmxon(struct vt_env *env);
@@ -257,9 +180,22 @@ void vt_checks_inject(struct vt_env *env);
 void vt_checks_two_l2(struct vt_env *env);
 void vt_checks_cycles(struct vt_env *env);
 
-/* Shared helpers for checks. */
-bool vt_expect_res(struct vt_check *c, const char *what, u32 got, u32 want);
-bool vt_expect_eq(struct vt_check *c, const char *what, u64 got, u64 want);
+/* vmxtest's former names of what moved to tests/guests/lib/ (vmxbench*.c
+ * uses them). */
+#define vt_check tg_check
+#define vt_printf tg_printf
+#define vt_snprintf tg_snprintf
+#define vt_begin tg_begin
+#define vt_expect tg_expect
+#define vt_end tg_end
+#define vt_end_run tg_end_run
+#define vt_passed tg_passed
+#define vt_failed tg_failed
+#define vt_prog tg_prog
+static inline s64 vt_hypercall(u64 fn, u64 *rbx, u64 *rcx)
+{
+	return tg_hypercall(fn, rbx, rcx, NULL);
+}
 
 #pragma GCC visibility pop
 

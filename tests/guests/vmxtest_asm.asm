@@ -1,13 +1,11 @@
-; vmxtest / vmxfuzz: what C cannot do. L1's fault stubs that resume at a
-; recovery address, the switch to ring 3 and back, VM entry with L2's
-; registers and the VM-exit landing point, L2's code and L2's IDT stubs.
+; vmxtest / vmxfuzz: what C cannot do. L1's ring-3 code, VM entry with
+; L2's registers and the VM-exit landing point, L2's code and L2's IDT
+; stubs. L1's fault stubs and the ring-3 switch are in lib/faults_asm.asm.
 ; Declarations: vmxtest.h.
 bits 64
 default rel
 
-%define VEC_UD 6
-%define VEC_GP 13
-%define VEC_PF 14
+%define TG_VEC_RING0_RETURN 0x80
 %define VT_R3_DONE 0x3d0e
 %define VT_R3_FAULTED 0x3fa7
 %define HOST_RSP 0x6c14
@@ -19,22 +17,7 @@ default rel
 %define ICR_SELF_FIXED_0x40 0x44040 ; vector 0x40, assert, shorthand self
 %define IPI_WAIT_LOOPS 2000000
 
-; struct vt_gprs
-%define R_RAX 0
-%define R_RBX 8
-%define R_RCX 16
-%define R_RDX 24
-%define R_RSI 32
-%define R_RDI 40
-%define R_RBP 48
-%define R_R8 56
-%define R_R9 64
-%define R_R10 72
-%define R_R11 80
-%define R_R12 88
-%define R_R13 96
-%define R_R14 104
-%define R_R15 112
+%include "tests/guests/lib/regs.inc"
 
 ; struct vt_l2_event
 %define EV_COUNT 0
@@ -42,142 +25,40 @@ default rel
 %define EV_ERROR 16
 %define EV_RIP 24
 
-extern vt_fault_recover
-extern vt_fault_vector
-extern vt_fault_error
-extern vt_fault_rip
-extern vt_unexpected_fault
+extern tg_fault_recover
 
 section .text
 
-; ---- L1 exceptions: [rsp] vector, +8 error code, +16 RIP, +24 CS, ...
-global vt_isr_ud:function hidden
-vt_isr_ud:
-	push 0
-	push VEC_UD
-	jmp fault_common
-
-global vt_isr_gp:function hidden
-vt_isr_gp:
-	push VEC_GP
-	jmp fault_common
-
-global vt_isr_pf:function hidden
-vt_isr_pf:
-	push VEC_PF
-	jmp fault_common
-
-fault_common:
-	push rax
-	mov rax, [rsp + 8]
-	mov [vt_fault_vector], eax
-	mov rax, [rsp + 16]
-	mov [vt_fault_error], rax
-	mov rax, [rsp + 24]
-	mov [vt_fault_rip], rax
-	mov rax, [vt_fault_recover]
-	test rax, rax
-	jz .unexpected
-	mov qword [vt_fault_recover], 0
-	mov [rsp + 24], rax
-	pop rax
-	add rsp, 16
-	iretq
-.unexpected:
-	pop rax
-	mov rdi, [rsp]
-	mov rsi, [rsp + 8]
-	mov rdx, [rsp + 16]
-	and rsp, -16
-	call vt_unexpected_fault
-.hang:
-	cli
-	hlt
-	jmp .hang
-
-; ---- ring 3
-; u64 vt_ring3_call(u64 rip, u64 cs, u64 ss, u64 rsp): IRETQ to ring 3;
-; ring 3 comes back with "int 0x80" and RAX as the result.
-global vt_ring3_call:function hidden
-vt_ring3_call:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
-	mov ax, ds
-	mov [r0_ds], ax
-	mov ax, es
-	mov [r0_es], ax
-	mov ax, fs
-	mov [r0_fs], ax
-	mov ax, gs
-	mov [r0_gs], ax
-	mov ax, ss
-	mov [r0_ss], ax
-	mov [r0_rsp], rsp
-	push rdx
-	push rcx
-	push 2
-	push rsi
-	push rdi
-	iretq
-
-global vt_isr_ring0_return:function hidden
-vt_isr_ring0_return:
-	mov rsp, [r0_rsp]
-	mov cx, [r0_ss]
-	mov ss, cx
-	mov cx, [r0_ds]
-	mov ds, cx
-	mov cx, [r0_es]
-	mov es, cx
-	mov cx, [r0_fs]
-	mov fs, cx
-	mov cx, [r0_gs]
-	mov gs, cx
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
-	ret
-
+; ---- ring 3 (lib/faults_asm.asm switches; these come back through
+; "int 0x80" with the result in RAX)
 ; Ring-3 code (the whole image is a user page in the user page tables).
 global vt_r3_vmxon:function hidden
 vt_r3_vmxon:
 	vmxon [rsp]
 	mov eax, VT_R3_DONE
-	int 0x80
+	int TG_VEC_RING0_RETURN
 global vt_r3_vmptrst:function hidden
 vt_r3_vmptrst:
 	vmptrst [rsp]
 	mov eax, VT_R3_DONE
-	int 0x80
+	int TG_VEC_RING0_RETURN
 global vt_r3_fault:function hidden
 vt_r3_fault:
 	mov eax, VT_R3_FAULTED
-	int 0x80
+	int TG_VEC_RING0_RETURN
 
 ; ---- VM entry
-; u64 vt_enter_raw(struct vt_gprs *regs, int resume): HOST_RSP/HOST_RIP
+; u64 vt_enter_raw(struct tg_regs *regs, int resume): HOST_RSP/HOST_RIP
 ; point here; L2's registers come from *regs and go back there on a VM
 ; exit. Returns 0 after a VM exit, 1 if VMLAUNCH/VMRESUME faulted (the
 ; fault stub resumes at .fault), else RFLAGS after the failed instruction
 ; (which started with every arithmetic flag set).
 global vt_enter_raw:function hidden
 vt_enter_raw:
-	push rbx
-	push rbp
-	push r12
-	push r13
-	push r14
-	push r15
+	TG_PUSH_CALLEE_SAVED
 	mov [vt_regs_ptr], rdi
 	lea rax, [.fault]
-	mov [vt_fault_recover], rax
+	mov [tg_fault_recover], rax
 	mov rax, HOST_RSP
 	vmwrite rax, rsp
 	lea rdx, [.exited]
@@ -198,7 +79,7 @@ vt_enter_raw:
 .failed:
 	pushfq
 	pop rax
-	mov qword [vt_fault_recover], 0
+	mov qword [tg_fault_recover], 0
 	jmp .out
 .fault:
 	mov eax, 1
@@ -206,49 +87,15 @@ vt_enter_raw:
 .exited:
 	push rdi
 	mov rdi, [vt_regs_ptr]
-	mov [rdi + R_RAX], rax
-	mov [rdi + R_RBX], rbx
-	mov [rdi + R_RCX], rcx
-	mov [rdi + R_RDX], rdx
-	mov [rdi + R_RSI], rsi
-	mov [rdi + R_RBP], rbp
-	mov [rdi + R_R8], r8
-	mov [rdi + R_R9], r9
-	mov [rdi + R_R10], r10
-	mov [rdi + R_R11], r11
-	mov [rdi + R_R12], r12
-	mov [rdi + R_R13], r13
-	mov [rdi + R_R14], r14
-	mov [rdi + R_R15], r15
-	pop rax
-	mov [rdi + R_RDI], rax
-	mov qword [vt_fault_recover], 0
+	TG_STORE_REGS
+	mov qword [tg_fault_recover], 0
 	xor eax, eax
 .out:
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbp
-	pop rbx
+	TG_POP_CALLEE_SAVED
 	ret
 
 load_l2_regs:
-	mov rax, [rdi + R_RAX]
-	mov rbx, [rdi + R_RBX]
-	mov rcx, [rdi + R_RCX]
-	mov rdx, [rdi + R_RDX]
-	mov rsi, [rdi + R_RSI]
-	mov rbp, [rdi + R_RBP]
-	mov r8, [rdi + R_R8]
-	mov r9, [rdi + R_R9]
-	mov r10, [rdi + R_R10]
-	mov r11, [rdi + R_R11]
-	mov r12, [rdi + R_R12]
-	mov r13, [rdi + R_R13]
-	mov r14, [rdi + R_R14]
-	mov r15, [rdi + R_R15]
-	mov rdi, [rdi + R_RDI]
+	TG_LOAD_REGS
 	ret
 
 ; ---- L2 code. No instruction here changes RFLAGS unless noted, so L1
@@ -384,11 +231,5 @@ align 8
 global vt_l2_ev:data hidden
 vt_l2_ev: resq 4
 vt_regs_ptr: resq 1
-r0_rsp: resq 1
-r0_ds: resw 1
-r0_es: resw 1
-r0_fs: resw 1
-r0_gs: resw 1
-r0_ss: resw 1
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -20,7 +20,7 @@
 #define GPR_RAX 0
 #define GPR_RBX 3
 
-static struct vt_gprs regs;
+static struct tg_regs regs;
 
 struct vt_l2 vt_cpuid_l2(struct vt_env *env)
 {
@@ -31,12 +31,12 @@ struct vt_l2 vt_cpuid_l2(struct vt_env *env)
 }
 
 /* Expect VM entry to exit with 'reason' at 'rip' (when rip != 0). */
-bool vt_expect_exit(struct vt_check *c, u32 res, u32 reason, u64 rip)
+bool vt_expect_exit(struct tg_check *c, u32 res, u32 reason, u64 rip)
 {
 	if (!vt_expect_res(c, "VM entry", res, VT_ENTERED))
 		return false;
 	u64 got = vt_rd(VM_EXIT_REASON);
-	if (!vt_expect(c, got == reason, "exit reason: expected %x, got %lx (qualification %lx, "
+	if (!tg_expect(c, got == reason, "exit reason: expected %x, got %lx (qualification %lx, "
 		       "RIP %lx, interruption info %lx)", reason, got, vt_rd(EXIT_QUALIFICATION),
 		       vt_rd(GUEST_RIP), vt_rd(VM_EXIT_INTR_INFO)))
 		return false;
@@ -47,20 +47,20 @@ static void entry_fails_valid(struct vt_env *env, const char *name, u32 field, u
 			      u32 error)
 {
 	struct vt_l2 l2 = vt_cpuid_l2(env);
-	struct vt_check c;
+	struct tg_check c;
 
-	vt_begin(&c, name);
+	tg_begin(&c, name);
 	if (vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c)) {
 		vt_expect_res(&c, "VMWRITE", vt_vmwrite(field, bad), VT_OK);
 		vt_expect_res(&c, "VMLAUNCH", vt_enter(&regs, 0), VT_FAIL_VALID(error));
 	}
-	vt_end(&c);
+	tg_end(&c);
 }
 
 void vt_checks_entry(struct vt_env *env)
 {
 	struct vt_l2 l2 = vt_cpuid_l2(env);
-	struct vt_check c;
+	struct tg_check c;
 	int bit = 31;
 
 	/* A pin-based control the capability MSR says must be 0. */
@@ -70,7 +70,7 @@ void vt_checks_entry(struct vt_env *env)
 			  vt_adjust(0, env->caps.pin0, env->caps.pin1) | BIT(bit),
 			  VMXERR_ENTRY_INVALID_CONTROL);
 	/* SDM 27.2.2: host CR0 must satisfy IA32_VMX_CR0_FIXED0 (PE). */
-	entry_fails_valid(env, "vmlaunch-invalid-host-cr0", HOST_CR0, VT_READ_CR(0) & ~CR0_PE,
+	entry_fails_valid(env, "vmlaunch-invalid-host-cr0", HOST_CR0, read_cr0() & ~CR0_PE,
 			  VMXERR_ENTRY_INVALID_HOST_STATE);
 	/* SDM 27.2.3: host FS base must be canonical. */
 	entry_fails_valid(env, "vmlaunch-invalid-host-fs-base", HOST_FS_BASE,
@@ -78,38 +78,38 @@ void vt_checks_entry(struct vt_env *env)
 
 	/* SDM 27.3.1.2: TR must be usable; a guest-state failure is a VM exit
 	 * with bit 31 set, to HOST_RIP, qualification 0 (SDM 27.8). */
-	vt_begin(&c, "vmlaunch-guest-tr-unusable");
+	tg_begin(&c, "vmlaunch-guest-tr-unusable");
 	if (vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c)) {
 		vt_vmwrite(GUEST_TR_AR_BYTES, AR_TSS_BUSY | AR_UNUSABLE);
 		if (vt_expect_exit(&c, vt_enter(&regs, 0),
 				EXIT_REASON_ENTRY_FAIL | EXIT_REASON_ENTRY_FAIL_GUEST_STATE, 0))
 			vt_expect_eq(&c, "exit qualification", vt_rd(EXIT_QUALIFICATION), 0);
 	}
-	vt_end(&c);
+	tg_end(&c);
 
 	/* The failed entry left the VMCS clear: VMLAUNCH again works. */
-	vt_begin(&c, "vmlaunch-after-entry-failure");
+	tg_begin(&c, "vmlaunch-after-entry-failure");
 	vt_vmwrite(GUEST_TR_AR_BYTES, AR_TSS_BUSY);
 	if (vt_expect_exit(&c, vt_enter(&regs, 0), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at))
 		vt_expect_eq(&c, "instruction length", vt_rd(VM_EXIT_INSTRUCTION_LEN), 2);
-	vt_end(&c);
+	tg_end(&c);
 
-	vt_begin(&c, "vmlaunch-launched-error4");
+	tg_begin(&c, "vmlaunch-launched-error4");
 	vt_expect_res(&c, "VMLAUNCH of a launched VMCS", vt_enter(&regs, 0),
 		      VT_FAIL_VALID(VMXERR_VMLAUNCH_NONCLEAR));
-	vt_end(&c);
+	tg_end(&c);
 
-	vt_begin(&c, "vmresume-works");
+	tg_begin(&c, "vmresume-works");
 	vt_vmwrite(GUEST_RIP, vt_rd(GUEST_RIP) + 2);
 	vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at);
-	vt_end(&c);
+	tg_end(&c);
 
-	vt_begin(&c, "vmresume-clear-error5");
+	tg_begin(&c, "vmresume-clear-error5");
 	vt_expect_res(&c, "VMCLEAR", vt_vmclear(vt_pa(env, VT_PG_VMCS_A)), VT_OK);
 	vt_expect_res(&c, "VMPTRLD", vt_vmptrld(vt_pa(env, VT_PG_VMCS_A)), VT_OK);
 	vt_expect_res(&c, "VMRESUME of a clear VMCS", vt_enter(&regs, 1),
 		      VT_FAIL_VALID(VMXERR_VMRESUME_NONLAUNCHED));
-	vt_end(&c);
+	tg_end(&c);
 }
 
 struct exit_step {
@@ -127,17 +127,17 @@ static void set_bit(u8 *bitmap, u32 n)
 
 static void exit_ipi(struct vt_env *env, u64 rsp)
 {
-	u64 apic = vt_rdmsr(MSR_IA32_APIC_BASE), mmio = apic & APIC_BASE_ADDR_MASK;
+	u64 apic = rdmsr(MSR_IA32_APIC_BASE), mmio = apic & APIC_BASE_ADDR_MASK;
 	volatile u32 *svr = (u32 *)(mmio + APIC_SVR), *eoi = (u32 *)(mmio + APIC_EOI);
-	struct vt_check c;
+	struct tg_check c;
 	u32 res, foreign = 0;
 	u64 info = 0;
 
-	vt_begin(&c, "l2-exit-external-interrupt");
-	if (!vt_expect(&c, (apic & APIC_BASE_ENABLE) && !(apic & APIC_BASE_X2APIC) &&
+	tg_begin(&c, "l2-exit-external-interrupt");
+	if (!tg_expect(&c, (apic & APIC_BASE_ENABLE) && !(apic & APIC_BASE_X2APIC) &&
 		       mmio == 0xfee00000ULL, "xAPIC not enabled at 0xfee00000: "
 		       "IA32_APIC_BASE %lx", apic)) {
-		vt_end(&c);
+		tg_end(&c);
 		return;
 	}
 	if (!(*svr & APIC_SVR_ENABLE))
@@ -158,32 +158,32 @@ static void exit_ipi(struct vt_env *env, u64 rsp)
 		*eoi = 0;
 		if ((info & 0xff) == VEC_SELF_IPI || ++foreign > FOREIGN_INTERRUPTS_MAX)
 			break;
-		vt_printf("%s: note: a foreign interrupt (vector %lx) exited L2\n", vt_prog,
+		tg_printf("%s: note: a foreign interrupt (vector %lx) exited L2\n", tg_prog,
 			  info & 0xff);
 	}
 	if (!c.failed) {
 		u64 rip = vt_rd(GUEST_RIP);
 		vt_expect_eq(&c, "exit interruption information", info,
 			     INTR_INFO_VALID | INTR_TYPE_EXT_INTR | VEC_SELF_IPI);
-		vt_expect(&c, rip > (u64)vt_l2_ipi && rip <= (u64)vt_l2_ipi_timeout,
+		tg_expect(&c, rip > (u64)vt_l2_ipi && rip <= (u64)vt_l2_ipi_timeout,
 			  "GUEST_RIP %lx outside L2's wait loop %lx..%lx", rip, (u64)vt_l2_ipi,
 			  (u64)vt_l2_ipi_timeout);
 		vt_expect_eq(&c, "GUEST_RSP", vt_rd(GUEST_RSP), rsp);
-		vt_expect(&c, vt_rd(GUEST_RFLAGS) & RFLAGS_IF, "GUEST_RFLAGS.IF is 0: %lx",
+		tg_expect(&c, vt_rd(GUEST_RFLAGS) & RFLAGS_IF, "GUEST_RFLAGS.IF is 0: %lx",
 			  vt_rd(GUEST_RFLAGS));
 	}
-	vt_end(&c);
+	tg_end(&c);
 }
 
 void vt_checks_l2_exits(struct vt_env *env)
 {
-	u64 cr0 = VT_READ_CR(0), rsp = vt_stack_top(env, VT_PG_L2_STACK_A, VT_L2_STACK_PAGES);
+	u64 cr0 = read_cr0(), rsp = vt_stack_top(env, VT_PG_L2_STACK_A, VT_L2_STACK_PAGES);
 	u8 *msr_bitmap = vt_page(env, VT_PG_MSR_BITMAP);
 	const struct vt_l2 l2 = {
 		.rip = (u64)vt_l2_seq, .rsp = rsp,
 		.proc = CPU_BASED_HLT_EXITING | CPU_BASED_USE_IO_BITMAPS |
 			CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_CR3_LOAD_EXITING,
-		.exc_bitmap = BIT(VEC_UD),
+		.exc_bitmap = BIT(EXC_UD),
 	};
 	const struct exit_step steps[] = {
 		{ "l2-exit-cpuid", vt_l2_at_cpuid, EXIT_REASON_CPUID, 2, false, 0 },
@@ -199,7 +199,7 @@ void vt_checks_l2_exits(struct vt_env *env)
 		  CR_QUAL(0, GPR_RBX) },
 		{ "l2-exit-exception-bitmap", vt_l2_at_ud2, EXIT_REASON_EXCEPTION_NMI, 0, false, 0 },
 	};
-	struct vt_check c;
+	struct tg_check c;
 
 	SetMem(vt_page(env, VT_PG_IO_A), PAGE_SIZE, 0);
 	SetMem(vt_page(env, VT_PG_IO_B), PAGE_SIZE, 0);
@@ -210,15 +210,15 @@ void vt_checks_l2_exits(struct vt_env *env)
 	vt_l2_cr0_value = cr0 ^ CR0_TS;
 	SetMem(&regs, sizeof(regs), 0);
 
-	vt_begin(&c, "l2-launch");
+	tg_begin(&c, "l2-launch");
 	bool ok = vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c) &&
-		  vt_expect(&c, vt_wr(CR0_GUEST_HOST_MASK, CR0_TS), "CR0 mask");
-	vt_end(&c);
+		  tg_expect(&c, vt_wr(CR0_GUEST_HOST_MASK, CR0_TS), "CR0 mask");
+	tg_end(&c);
 	if (!ok)
 		return;
 	for (u32 i = 0; i < ARRAY_SIZE(steps); i++) {
 		const struct exit_step *s = &steps[i];
-		vt_begin(&c, s->name);
+		tg_begin(&c, s->name);
 		if (vt_expect_exit(&c, vt_enter(&regs, i > 0), s->reason, (u64)s->at)) {
 			if (s->len)
 				vt_expect_eq(&c, "instruction length",
@@ -235,13 +235,13 @@ void vt_checks_l2_exits(struct vt_env *env)
 			if (s->reason == EXIT_REASON_EXCEPTION_NMI)
 				vt_expect_eq(&c, "exit interruption information",
 					     vt_rd(VM_EXIT_INTR_INFO), INTR_INFO_VALID |
-					     INTR_TYPE_HW_EXCEPTION | VEC_UD);
+					     INTR_TYPE_HW_EXCEPTION | EXC_UD);
 			if (s->reason == EXIT_REASON_CR_ACCESS && s->qual == CR_QUAL(0, GPR_RBX))
 				vt_expect_eq(&c, "GUEST_CR0 (the write did not happen)",
 					     vt_rd(GUEST_CR0), cr0);
 			vt_vmwrite(GUEST_RIP, (u64)s->at + (s->len ? s->len : 2));
 		}
-		vt_end(&c);
+		tg_end(&c);
 		if (c.failed && vt_rd(GUEST_RIP) != (u64)s->at + (s->len ? s->len : 2))
 			return; /* L2 is lost: the later steps would only repeat this */
 	}

@@ -15,26 +15,26 @@ struct vt_field {
 	u64 val;
 };
 
-static bool vt_write_all(const struct vt_field *f, u32 n, struct vt_check *c)
+static bool vt_write_all(const struct vt_field *f, u32 n, struct tg_check *c)
 {
 	bool ok = true;
 
 	for (u32 i = 0; i < n; i++) {
 		u32 r = vt_vmwrite(f[i].enc, f[i].val);
 		if (r != VT_OK)
-			ok = vt_expect(c, false, "VMWRITE %x <- %lx: %s", f[i].enc, f[i].val,
+			ok = tg_expect(c, false, "VMWRITE %x <- %lx: %s", f[i].enc, f[i].val,
 				       vt_res_name(r));
 	}
 	return ok;
 }
 
-bool vt_vmcs_setup(struct vt_env *env, const struct vt_l2 *l2, struct vt_check *c)
+bool vt_vmcs_setup(struct vt_env *env, const struct vt_l2 *l2, struct tg_check *c)
 {
 	const struct vt_caps *k = &env->caps;
-	u64 cr0 = VT_READ_CR(0), cr3 = VT_READ_CR(3), cr4 = VT_READ_CR(4);
+	u64 cr0 = read_cr0(), cr3 = read_cr3(), cr4 = read_cr4();
 	u32 proc = vt_adjust(l2->proc, k->proc0, k->proc1);
 	u32 proc2 = l2->proc2 & k->proc2_1;
-	struct vt_dtr idtr;
+	struct desc_ptr idtr;
 	u16 fs, gs, ss;
 	u8 *l2_idt = vt_page(env, VT_PG_L2_IDT);
 
@@ -45,7 +45,7 @@ bool vt_vmcs_setup(struct vt_env *env, const struct vt_l2 *l2, struct vt_check *
 	if (proc2)
 		proc |= CPU_BASED_ACTIVATE_SECONDARY;
 	for (int v = 0; v < 256; v++)
-		vt_set_gate(l2_idt, v, (u64)vt_l2_isr_base + 16 * (u64)v, env->cs, 0);
+		tg_set_gate(l2_idt, v, (u64)vt_l2_isr_base + 16 * (u64)v, env->cs, 0);
 
 	const struct vt_field f[] = {
 		/* Controls (SDM 25.6-25.8). */
@@ -121,8 +121,8 @@ bool vt_vmcs_setup(struct vt_env *env, const struct vt_l2 *l2, struct vt_check *
 		{ HOST_FS_SELECTOR, fs },
 		{ HOST_GS_SELECTOR, gs },
 		{ HOST_TR_SELECTOR, env->tr },
-		{ HOST_FS_BASE, vt_rdmsr(MSR_IA32_FS_BASE) },
-		{ HOST_GS_BASE, vt_rdmsr(MSR_IA32_GS_BASE) },
+		{ HOST_FS_BASE, rdmsr(MSR_IA32_FS_BASE) },
+		{ HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE) },
 		{ HOST_TR_BASE, vt_pa(env, VT_PG_TSS) },
 		{ HOST_GDTR_BASE, env->gdt_base },
 		{ HOST_IDTR_BASE, idtr.base },
@@ -138,7 +138,7 @@ bool vt_vmcs_setup(struct vt_env *env, const struct vt_l2 *l2, struct vt_check *
 }
 
 /* A fresh VMCS in 'page', made current and set up for 'l2'. */
-bool vt_load_fresh(struct vt_env *env, int page, const struct vt_l2 *l2, struct vt_check *c)
+bool vt_load_fresh(struct vt_env *env, int page, const struct vt_l2 *l2, struct tg_check *c)
 {
 	u64 pa = vt_pa(env, page);
 

@@ -34,6 +34,20 @@ static void test_leaf1_hypervisor_and_vmx(void **state)
 	assert_int_equal(out.ecx, in.ecx | (1u << 31));
 }
 
+static void test_leaf1_smx_hidden(void **state)
+{
+	/* A CPU with SMX (CPUID.1:ECX bit 6): GETSEC is #UD for the guest. */
+	struct cpuid_regs in = { 0x000906ea, 0x01100800, 0x7ffafbff, 0xbfebfbff }, out;
+
+	(void)state;
+	assert_true(in.ecx & (1u << 6));
+	out = apply(1, 0, in, true, CR4_OSXSAVE);
+	assert_int_equal(out.ecx & (1u << 6), 0);
+	assert_int_equal(out.ecx, (in.ecx & ~(1u << 6)) | (1u << 31));
+	out = apply(1, 0, in, false, CR4_OSXSAVE);
+	assert_int_equal(out.ecx & ((1u << 6) | (1u << 5)), 0);
+}
+
 static void test_leaf1_osxsave_follows_guest_cr4(void **state)
 {
 	struct cpuid_regs in = { 0, 0, 1u << 27, 0 }, out;
@@ -136,6 +150,7 @@ int unit_cpuid_policy(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaf1_hypervisor_and_vmx),
+		cmocka_unit_test(test_leaf1_smx_hidden),
 		cmocka_unit_test(test_leaf1_osxsave_follows_guest_cr4),
 		cmocka_unit_test(test_leaf7_ospke),
 		cmocka_unit_test(test_hypervisor_leaves),

@@ -40,6 +40,7 @@
 #define CR4_SMEP BIT(20)
 #define CR4_SMAP BIT(21)
 #define CR4_PKE BIT(22)
+#define CR4_CET BIT(23)
 
 /* IA32_EFER (SDM 2.2.1) */
 #define EFER_SCE BIT(0)

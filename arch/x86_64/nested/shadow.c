@@ -49,7 +49,11 @@ int nested_shadow_init(struct vcpu *v)
 {
 	struct nested_vcpu *n = &v->nested;
 
-	if (!((vmx_caps.procbased2 >> 32) & SECONDARY_VMCS_SHADOWING)) {
+	/* nested_shadow_push() VMWRITEs the VM-exit information fields into
+	 * the shadow VMCS: that needs IA32_VMX_MISC bit 29 (SDM A.6; 31.3
+	 * VMWRITE fails with error 13 otherwise, and vmcs_write() panics). */
+	if (!((vmx_caps.procbased2 >> 32) & SECONDARY_VMCS_SHADOWING) ||
+	    !(vmx_caps.misc & VMX_MISC_VMWRITE_ANY_FIELD)) {
 		pr_info("no VMCS shadowing: every VMREAD/VMWRITE of L1 exits");
 		return 0;
 	}
