@@ -17,5 +17,6 @@ int main(void)
 	failed += unit_guest_walk();
 	failed += unit_reflect();
 	failed += unit_entry_checks();
+	failed += unit_ept12();
 	return failed ? 1 : 0;
 }

@@ -22,5 +22,6 @@ int unit_operand(void);
 int unit_guest_walk(void);
 int unit_reflect(void);
 int unit_entry_checks(void);
+int unit_ept12(void);
 
 #endif

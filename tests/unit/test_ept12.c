@@ -1,0 +1,151 @@
+/* The EPT12 walk (arch/x86_64/nested/ept12.c) against SDM 29.3.2-29.3.3:
+ * translations at each page size, permissions ANDed along the path,
+ * not-present entries, and each kind of EPT misconfiguration. */
+#include "unit.h"
+#include <string.h>
+#include <nested/ept12.h>
+
+/* A fake L1 memory of 16 pages at guest-physical 0x100000. */
+#define MEM_BASE 0x100000ULL
+#define MEM_PAGES 16
+static uint64_t mem[MEM_PAGES][512];
+
+static int read_mem(void *ctx, u64 gpa, void *buf, u32 len)
+{
+	(void)ctx;
+	if (gpa < MEM_BASE || gpa + len > MEM_BASE + sizeof(mem))
+		return -1;
+	memcpy(buf, (char *)mem + (gpa - MEM_BASE), len);
+	return 0;
+}
+
+static u64 page(int i) { return MEM_BASE + (u64)i * 4096; }
+static const struct ept12_caps caps = { .maxphyaddr = 39, .exec_only = true, .page_2m = true, .page_1g = true };
+#define RWX 7ULL
+#define WB (6ULL << 3)
+
+/* PML4 in page 0, PDPT page 1, PD page 2, PT page 3: gpa2 0x40201000
+ * (PML4[0], PDPT[1], PD[1], PT[1]) -> 0x5000. */
+static void build(u64 pml4e, u64 pdpte, u64 pde, u64 pte)
+{
+	memset(mem, 0, sizeof(mem));
+	mem[0][0] = page(1) | pml4e;
+	mem[1][1] = page(2) | pdpte;
+	mem[2][1] = page(3) | pde;
+	mem[3][1] = 0x5000 | pte;
+}
+
+static void walk(u64 gpa2, struct ept12_walk *w)
+{
+	ept12_walk(page(0) | WB | (3 << 3), gpa2, &caps, read_mem, NULL, w);
+}
+
+static void test_ept12_4k(void **state)
+{
+	struct ept12_walk w;
+	(void)state;
+	build(RWX, RWX, RWX, RWX | WB);
+	walk(0x40201123, &w);
+	assert_int_equal(w.result, EPT12_OK);
+	assert_int_equal(w.gpa1, 0x5123);
+	assert_int_equal(w.perms, 7);
+	assert_int_equal(w.memtype, 6);
+	assert_int_equal(w.level, 1);
+	/* Permissions are the AND over the path (SDM 29.3.2). */
+	build(RWX, 5 /* R+X */, RWX, 3 | WB);
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_OK);
+	assert_int_equal(w.perms, 1);
+}
+
+static void test_ept12_large(void **state)
+{
+	struct ept12_walk w;
+	(void)state;
+	memset(mem, 0, sizeof(mem));
+	mem[0][0] = page(1) | RWX;
+	mem[1][1] = page(2) | RWX;
+	mem[2][1] = 0x40000000ULL | RWX | WB | (1 << 7);      /* 2 MiB at PD[1] */
+	mem[1][2] = 0x80000000ULL | 3 | WB | (1 << 7) | (1 << 6); /* 1 GiB at PDPT[2], IPAT */
+	walk(0x40212345, &w);
+	assert_int_equal(w.result, EPT12_OK);
+	assert_int_equal(w.gpa1, 0x40012345);
+	assert_int_equal(w.level, 2);
+	walk(0x80123456, &w);
+	assert_int_equal(w.result, EPT12_OK);
+	assert_int_equal(w.gpa1, 0x80123456);
+	assert_int_equal(w.level, 3);
+	assert_true(w.ipat);
+	assert_int_equal(w.perms, 3);
+}
+
+static void test_ept12_not_present(void **state)
+{
+	struct ept12_walk w;
+	(void)state;
+	build(RWX, RWX, 0, RWX | WB);
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_NOT_PRESENT);
+	assert_int_equal(w.perms, 0);
+	build(RWX, RWX, RWX, 0);
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_NOT_PRESENT);
+	/* A table outside L1 memory. */
+	build(RWX, RWX, RWX, RWX | WB);
+	mem[2][1] = 0x7000000 | RWX;
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_NO_MEMORY);
+}
+
+static void test_ept12_misconfig(void **state)
+{
+	struct ept12_walk w;
+	struct ept12_caps no_x = caps;
+	(void)state;
+	build(RWX, RWX, RWX, 2 | WB); /* write without read */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	build(RWX, RWX, RWX, 4 | WB); /* execute-only: fine when offered */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_OK);
+	no_x.exec_only = false;
+	ept12_walk(page(0) | WB | (3 << 3), 0x40201000, &no_x, read_mem, NULL, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	build(RWX, RWX, RWX, RWX | (2ULL << 3)); /* memory type 2 */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	build(RWX, RWX, RWX, RWX | (7ULL << 3)); /* memory type 7 */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	build(RWX | (1 << 7), RWX, RWX, RWX | WB); /* PML4E bit 7 */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	build(RWX | (1 << 3), RWX, RWX, RWX | WB); /* non-leaf bits 6:3 */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	build(RWX, RWX, RWX, RWX | WB);
+	mem[3][1] |= 1ULL << 40; /* beyond MAXPHYADDR 39 */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	build(RWX, RWX, RWX, RWX | WB);
+	mem[2][1] = 0x40001000ULL | RWX | WB | (1 << 7); /* 2 MiB leaf, bits 20:12 set */
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+	struct ept12_caps no_1g = caps;
+	no_1g.page_1g = false;
+	build(RWX, RWX, RWX, RWX | WB);
+	mem[1][1] = 0x40000000ULL | RWX | WB | (1 << 7); /* 1 GiB leaf unsupported */
+	ept12_walk(page(0) | WB | (3 << 3), 0x40201000, &no_1g, read_mem, NULL, &w);
+	assert_int_equal(w.result, EPT12_MISCONFIG);
+}
+
+int unit_ept12(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ept12_4k),
+		cmocka_unit_test(test_ept12_large),
+		cmocka_unit_test(test_ept12_not_present),
+		cmocka_unit_test(test_ept12_misconfig),
+	};
+	return cmocka_run_group_tests_name("ept12", tests, NULL, NULL);
+}
