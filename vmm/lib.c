@@ -1,20 +1,29 @@
 /* Freestanding memory and string routines and a small vsnprintf. */
 #include "lib.h"
 
+/* String instructions: the monitor copies and clears whole pages (VMCS12
+ * caches, bitmaps, page tables), 8 bytes a step where it can. */
 void *memset(void *d, int c, size_t n)
 {
-	u8 *p = d;
-	while (n--)
-		*p++ = (u8)c;
+	void *p = d;
+	if (!(((u64)d | n) & 7)) {
+		u64 q = n / 8, v = 0x0101010101010101ULL * (u8)c;
+		asm volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(v) : "memory");
+	} else {
+		asm volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
+	}
 	return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
-	u8 *dp = d;
-	const u8 *sp = s;
-	while (n--)
-		*dp++ = *sp++;
+	void *dp = d;
+	if (!(((u64)d | (u64)s | n) & 7)) {
+		u64 q = n / 8;
+		asm volatile("rep movsq" : "+D"(dp), "+S"(s), "+c"(q) : : "memory");
+	} else {
+		asm volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(n) : : "memory");
+	}
 	return d;
 }
 

@@ -18,9 +18,13 @@ void guest_skip_instruction(void)
 }
 
 /* Inject a hardware exception on the next VM entry (SDM 27.6 "Event
- * Injection"); the faulting instruction is not skipped. */
+ * Injection"); the faulting instruction is not skipped. In real mode
+ * (unrestricted guest, CR0.PE = 0) exceptions push no error code, and VM
+ * entry fails if one is asked for (SDM 27.2.1.3). */
 void guest_inject_exception(u8 vector, bool has_error, u32 error)
 {
+	if (!(vmcs_read(GUEST_CR0) & CR0_PE))
+		has_error = false;
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, intr_info_encode(vector, INTR_TYPE_HW_EXCEPTION, has_error));
 	if (has_error)
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);

@@ -219,6 +219,9 @@ l2_isr_common:
 	inc qword [vt_l2_ev + EV_COUNT]
 	pop rax
 	add rsp, 16
+	; Return with RFLAGS.IF = 0: one event per entry. An interrupt the
+	; firmware left pending would otherwise follow an injected one into L2.
+	and qword [rsp + 16], ~0x200
 	iretq
 
 section .data

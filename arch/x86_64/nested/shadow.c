@@ -6,9 +6,11 @@
  * VMCS01 has "VMCS shadowing" set and its VMCS link pointer names a shadow
  * VMCS holding L1's current VMCS12 fields; VMREAD/VMWRITE of a field whose
  * bit is clear in the VMREAD/VMWRITE bitmaps then reads or writes the
- * shadow VMCS in hardware, with no exit. Fields L1 is not offered keep
- * their bits set, so they still exit and fail with error 12; so do VMWRITEs
- * to the read-only (VM-exit information) fields, which L0 emulates.
+ * shadow VMCS in hardware, with no exit. Only the fields hypervisors use on
+ * every exit are shadowed (hot_fields); the others, and fields L1 is not
+ * offered, keep their bits set, so they still exit (and the unoffered ones
+ * fail with error 12); so do VMWRITEs to the read-only (VM-exit
+ * information) fields, which L0 emulates.
  *
  * The shadow VMCS and the cache are kept coherent at the points where L0
  * uses the cache: shadow_pull() before L0 reads VMCS12 (nested VM entry,
@@ -35,9 +37,42 @@ static void vmptrld_or_die(void *vmcs, const char *which)
 		panic("VMPTRLD of %s failed", which);
 }
 
+/* The fields a hypervisor reads or writes on nearly every exit: the exit
+ * information, the guest registers it advances or inspects, event
+ * injection. Only these are shadowed: each one costs L0 a VMREAD and a
+ * VMWRITE per nested entry and exit to keep the shadow coherent, and the
+ * rest (set once per VMCS) exit and are emulated. */
+static const u32 hot_fields[] = {
+	/* VM-exit information (read-only) */
+	VM_EXIT_REASON, EXIT_QUALIFICATION, VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE,
+	IDT_VECTORING_INFO_FIELD, IDT_VECTORING_ERROR_CODE, VM_EXIT_INSTRUCTION_LEN,
+	VMX_INSTRUCTION_INFO, GUEST_LINEAR_ADDRESS, GUEST_PHYSICAL_ADDRESS,
+	VM_INSTRUCTION_ERROR,
+	/* guest state an exit handler looks at or changes */
+	GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_CR0, GUEST_CR3, GUEST_CR4,
+	GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE, GUEST_CS_SELECTOR,
+	GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_CS_BASE, GUEST_ES_BASE, GUEST_DS_BASE,
+	GUEST_SS_BASE, GUEST_FS_BASE, GUEST_GS_BASE,
+	/* controls changed between entries */
+	CPU_BASED_VM_EXEC_CONTROL, EXCEPTION_BITMAP, CR0_READ_SHADOW, CR4_READ_SHADOW,
+	VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN,
+	TPR_THRESHOLD, TSC_OFFSET, HOST_FS_BASE, HOST_GS_BASE, HOST_RSP,
+};
+
+/* hot_fields[i] when L1 is offered that field, else NULL. */
+static const struct vmcs12_field *hot_field(const struct nested_vcpu *n, u32 i)
+{
+	if (!vmcs12_field_supported(hot_fields[i], n->caps.features))
+		return NULL;
+	return vmcs12_field_find(hot_fields[i]);
+}
+
 static bool shadowed(const struct nested_vcpu *n, const struct vmcs12_field *f)
 {
-	return vmcs12_field_supported(f->encoding, n->caps.features);
+	for (u32 i = 0; i < ARRAY_SIZE(hot_fields); i++)
+		if (hot_fields[i] == f->encoding)
+			return vmcs12_field_supported(f->encoding, n->caps.features);
+	return false;
 }
 
 static void bitmap_clear(u8 *bitmap, u32 enc)
@@ -71,9 +106,9 @@ int nested_shadow_init(struct vcpu *v)
 
 	memset(n->vmread_bitmap, 0xff, PAGE_SIZE);
 	memset(n->vmwrite_bitmap, 0xff, PAGE_SIZE);
-	for (u32 i = 0; i < vmcs12_field_count; i++) {
-		const struct vmcs12_field *f = &vmcs12_field_table[i];
-		if (!shadowed(n, f))
+	for (u32 i = 0; i < ARRAY_SIZE(hot_fields); i++) {
+		const struct vmcs12_field *f = hot_field(n, i);
+		if (!f)
 			continue;
 		bitmap_clear(n->vmread_bitmap, f->encoding);
 		if (f->width == VMCS12_W64)
@@ -120,9 +155,9 @@ void nested_shadow_pull(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = 0; i < vmcs12_field_count; i++) {
-		const struct vmcs12_field *f = &vmcs12_field_table[i];
-		if (shadowed(n, f) && f->type != VMCS12_T_RO_DATA)
+	for (u32 i = 0; i < ARRAY_SIZE(hot_fields); i++) {
+		const struct vmcs12_field *f = hot_field(n, i);
+		if (f && f->type != VMCS12_T_RO_DATA)
 			vmcs12_set(n->cache, f->encoding, vmcs_read(f->encoding));
 	}
 	vmptrld_or_die(v->vmcs, "VMCS01");
@@ -135,9 +170,9 @@ void nested_shadow_push(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = 0; i < vmcs12_field_count; i++) {
-		const struct vmcs12_field *f = &vmcs12_field_table[i];
-		if (shadowed(n, f))
+	for (u32 i = 0; i < ARRAY_SIZE(hot_fields); i++) {
+		const struct vmcs12_field *f = hot_field(n, i);
+		if (f)
 			vmcs_write(f->encoding, vmcs12_get(n->cache, f->encoding));
 	}
 	vmptrld_or_die(v->vmcs, "VMCS01");
