@@ -69,7 +69,7 @@ static void mov_to_cr4(struct vcpu *v, u64 val)
 		return gp(); /* PCIDE 0 -> 1 outside IA-32e mode or with CR3[11:0] != 0 */
 	if ((val & CR4_CET) && !(guest_cr0_visible() & CR0_WP))
 		return gp();
-	if ((val & CR4_VMXE) && !v->nested.enabled)
+	if (((val & CR4_VMXE) && !v->nested.enabled) || (val & CR4_SMXE)) /* no SMX offered */
 		return gp();
 	if (!(val & CR4_VMXE) && v->nested.vmxon)
 		return gp();

@@ -4,6 +4,10 @@
 #include <vmcs.h>
 #include <cpu.h>
 #include <msr_policy.h>
+#include <msr.h>
+#include <vmm.h>
+
+#define APIC_BASE_ADDR_MASK 0x000ffffffffff000ULL /* IA32_APIC_BASE bits 51:12 */
 
 
 /* RDMSR/WRMSR at CPL > 0 raise #GP before any VM exit (SDM 26.1.1), so
@@ -43,6 +47,12 @@ void exit_wrmsr(struct vcpu *v)
 	u64 value = (g->gpr[GPR_RDX] << 32) | (u32)g->gpr[GPR_RAX];
 	struct msr_policy policy = { .expose_vmx = v->nested.enabled };
 
+	/* SDM Vol. 3A "Relocating the Local APIC Registers": a base inside
+	 * the monitor's memory would put APIC registers over it. */
+	if (msr == MSR_IA32_APIC_BASE && vmm_gpa_in_monitor(value & APIC_BASE_ADDR_MASK, PAGE_SIZE)) {
+		guest_inject_exception(EXC_GP, true, 0);
+		return;
+	}
 	switch (msr_policy_wrmsr(msr, value, &policy)) {
 	case MSR_EMULATE:
 		break;

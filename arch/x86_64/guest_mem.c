@@ -94,8 +94,14 @@ void exit_ept_violation(struct vcpu *v)
 		 * uncached, 1:1, as the rest of the MMIO space. */
 		if (gpa >> 48)
 			guest_report_and_stop("guest-physical address beyond 48 bits");
-		if (ept_map(&v->ept, page, page, PAGE_SIZE, EPT_RWX, EPT_MT_UC))
-			panic("out of memory for EPT");
+		/* A whole 1-GiB (or 2-MiB) region at once: a guest touching
+		 * one page per region cannot exhaust the monitor's memory. */
+		u64 granule = v->ept.has_1g ? PAGE_SIZE_1G : PAGE_SIZE_2M;
+		u64 base = ALIGN_DOWN(gpa, granule);
+		if (vmm_gpa_in_monitor(base, granule))
+			base = page, granule = PAGE_SIZE;
+		if (ept_map(&v->ept, base, base, granule, EPT_RWX, EPT_MT_UC))
+			guest_report_and_stop("out of monitor memory for EPT");
 		ept_invalidate(v);
 		return;
 	}

@@ -159,6 +159,9 @@ static int controls_setup(struct vcpu *v, const struct nv_bootinfo *bi)
 	if (!v->msr_bitmap || !v->io_bitmap_a || !v->io_bitmap_b)
 		return NV_E_NOMEM;
 	msr_bitmap_build(v->msr_bitmap, &mp);
+	/* Writes to IA32_APIC_BASE exit too: the guest may not move the APIC
+	 * page onto the monitor's memory (exit_msr.c). */
+	v->msr_bitmap[MSR_BITMAP_WRITE_LOW + MSR_IA32_APIC_BASE / 8] |= 1u << (MSR_IA32_APIC_BASE % 8);
 	if (bi->flags & NV_BOOT_DEBUG_EXIT)
 		io_bitmap_set(v->io_bitmap_a, v->io_bitmap_b, NV_DEBUG_EXIT_PORT, true);
 
@@ -201,7 +204,8 @@ static int controls_setup(struct vcpu *v, const struct nv_bootinfo *bi)
 	 * except PE and PG, which unrestricted guest frees (SDM 27.3.1.1).
 	 * The guest reads its own values from the read shadows. */
 	u64 cr0_fixed = (c->cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~c->cr0_fixed1;
-	u64 cr4_fixed = c->cr4_fixed0 | ~c->cr4_fixed1;
+	/* CR4.SMXE too: the guest's CPU has no SMX (CPUID hides it). */
+	u64 cr4_fixed = c->cr4_fixed0 | ~c->cr4_fixed1 | CR4_SMXE;
 	vmcs_write(CR0_GUEST_HOST_MASK, cr0_fixed & 0xffffffffULL);
 	vmcs_write(CR4_GUEST_HOST_MASK, cr4_fixed);
 	return 0;

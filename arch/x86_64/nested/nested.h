@@ -25,6 +25,7 @@ struct nested_vcpu {
 	bool in_l2;            /* VMCS02 is the current hardware VMCS */
 	void *vmcs02;          /* the hardware VMCS L2 runs with */
 	bool vmcs02_launched;
+	u32 launch_state_before; /* VMCS12's, restored if the CPU refuses VMCS02 */
 	u8 *msr_bitmap02;      /* L1's MSR bitmap merged with L0's */
 	u8 *io_bitmap02_a, *io_bitmap02_b;
 

@@ -32,7 +32,7 @@ static const char *check_addresses(const struct vmcs12 *c)
 	u32 proc = c->cpu_based_vm_exec_control;
 	if ((proc & CPU_BASED_USE_MSR_BITMAPS) && !nested_gpa_valid(c->msr_bitmap, PAGE_SIZE))
 		return "MSR-bitmap address is not L1 RAM";
-	if ((proc & CPU_BASED_USE_IO_BITMAPS) && !(proc & CPU_BASED_UNCOND_IO_EXITING) &&
+	if ((proc & CPU_BASED_USE_IO_BITMAPS) &&
 	    (!nested_gpa_valid(c->io_bitmap_a, PAGE_SIZE) || !nested_gpa_valid(c->io_bitmap_b, PAGE_SIZE)))
 		return "I/O-bitmap address is not L1 RAM";
 	if ((proc & CPU_BASED_TPR_SHADOW) && !nested_gpa_valid(c->virtual_apic_page_addr, PAGE_SIZE))
@@ -92,7 +92,10 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 		.read_gpa = read_l1_memory,
 	};
 	struct entry_check_result r = nested_check_vmentry(c, &n->caps, &facts);
-	if (r.kind == ENTRY_OK) {
+	/* The addresses are control fields (SDM 27.2.1): their VMfailValid 7
+	 * comes before host-state errors and guest-state failures, and a
+	 * failure exit must never use an unchecked MSR-load list. */
+	if (!(r.kind == ENTRY_VMFAIL && r.vm_instruction_error == VMXERR_ENTRY_INVALID_CONTROL)) {
 		const char *bad = check_addresses(c);
 		if (bad) {
 			r.kind = ENTRY_VMFAIL;
@@ -122,6 +125,7 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 		return false;
 	}
 
+	n->launch_state_before = c->launch_state;
 	c->launch_state = VMCS12_STATE_LAUNCHED;
 	n->handling_reflected = false;
 	/* Event injection is consumed by this entry (SDM 28.2: the valid bit

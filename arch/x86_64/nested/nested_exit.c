@@ -42,12 +42,28 @@ static u32 vmcs_backed_msr(u32 msr)
 	}
 }
 
+#define EFER_VALID_BITS (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
+
+/* IA32_PAT: each entry a memory type of 0, 1, 4, 5, 6 or 7 (SDM 13.12.2). */
+static bool pat_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 t = (pat >> (8 * i)) & 0xff;
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
 /* SDM 27.4 and 28.6 "Loading MSRs": each entry as WRMSR would, with the
  * MSRs the SDM forbids there refused. Returns the 1-based index of a
  * failing entry in *bad (0 on success). */
 int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 {
 	(void)v;
+	*bad = 1;
+	if (count && !nested_gpa_valid(gpa, (u64)count * sizeof(struct msr_entry)))
+		return -1;
 	const struct msr_entry *e = count ? nested_gpa_ptr(gpa) : NULL;
 	for (u32 i = 0; i < count; i++) {
 		u32 msr = e[i].index;
@@ -58,7 +74,11 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 			return -1;
 		u32 field = vmcs_backed_msr(msr);
 		if (field) {
-			/* EFER.LMA follows LME and paging (SDM 27.4). */
+			/* A value WRMSR would refuse fails the entry (SDM 27.4):
+			 * EFER's reserved bits, PAT's reserved memory types. */
+			if ((msr == MSR_IA32_EFER && (e[i].value & ~EFER_VALID_BITS)) ||
+			    (msr == MSR_IA32_PAT && !pat_valid(e[i].value)))
+				return -1;
 			vmcs_write(field, e[i].value);
 			continue;
 		}
@@ -78,8 +98,10 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 }
 
 /* SDM 28.4 "Saving MSRs". */
-static int msr_list_store(u64 gpa, u32 count)
+static int msr_list_store(struct vcpu *v, u64 gpa, u32 count)
 {
+	if (count && !nested_gpa_valid(gpa, (u64)count * sizeof(struct msr_entry)))
+		return -1;
 	struct msr_entry *e = count ? nested_gpa_ptr(gpa) : NULL;
 	for (u32 i = 0; i < count; i++) {
 		u64 value;
@@ -88,6 +110,10 @@ static int msr_list_store(u64 gpa, u32 count)
 		u32 field = vmcs_backed_msr(e[i].index);
 		if (field) {
 			e[i].value = vmcs_read(field); /* VMCS02: L2's value */
+			continue;
+		}
+		if (nested_rdmsr(v, e[i].index, &value)) {
+			e[i].value = value;
 			continue;
 		}
 		if (msr_policy_rdmsr(e[i].index, &l1_msr_policy, &value) == MSR_INJECT_GP)
@@ -113,7 +139,15 @@ static void vmx_abort(struct vcpu *v, u32 indicator)
 
 /* SDM 28.5 "Loading Host State": VMCS12's host-state area becomes L1's
  * state, written into VMCS01 (the current VMCS after this). */
-static void load_l1_host_state(struct vcpu *v, const struct vmcs12 *c)
+/* What the exit leaves from before it: EFER and PAT the exit controls do
+ * not load (SDM 28.5.1: unchanged, so L2's after an L2 exit), and NMI
+ * blocking. */
+struct exit_carry {
+	u64 efer, pat;
+	u32 nmi_blocking; /* GUEST_INTR_STATE_NMI or 0 */
+};
+
+static void load_l1_host_state(struct vcpu *v, const struct vmcs12 *c, const struct exit_carry *k)
 {
 	bool lm = c->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
 
@@ -129,7 +163,7 @@ static void load_l1_host_state(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write(GUEST_SYSENTER_ESP, c->host_ia32_sysenter_esp);
 	vmcs_write(GUEST_SYSENTER_EIP, c->host_ia32_sysenter_eip);
 
-	u64 efer = vmcs_read(GUEST_IA32_EFER);
+	u64 efer = k->efer;
 	if (c->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER)
 		efer = c->host_ia32_efer;
 	else
@@ -137,8 +171,7 @@ static void load_l1_host_state(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write(GUEST_IA32_EFER, efer);
 	u64 entry = vmcs_read(VM_ENTRY_CONTROLS) & ~(u64)VM_ENTRY_IA32E_MODE;
 	vmcs_write(VM_ENTRY_CONTROLS, entry | (lm ? VM_ENTRY_IA32E_MODE : 0));
-	if (c->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT)
-		vmcs_write(GUEST_IA32_PAT, c->host_ia32_pat);
+	vmcs_write(GUEST_IA32_PAT, (c->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) ? c->host_ia32_pat : k->pat);
 
 	/* CS: 64-bit (or 32-bit) code, DPL 0, flat; data segments flat
 	 * read/write, unusable if null (SDM 28.5.2). */
@@ -178,7 +211,7 @@ static void load_l1_host_state(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write(GUEST_RIP, c->host_rip);
 	vmcs_write(GUEST_RSP, c->host_rsp);
 	vmcs_write(GUEST_RFLAGS, RFLAGS_FIXED);
-	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, k->nmi_blocking);
 	vmcs_write(GUEST_ACTIVITY_STATE, 0);
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -237,15 +270,20 @@ static void save_l2_state(struct vcpu *v, struct vmcs12 *c, u32 reason, u64 qual
 
 /* A VM-entry failure that L1 sees as a VM exit (SDM 27.8): no guest state
  * is saved; the exit reason has bit 31 set; L1's host state is loaded. */
+/* SDM 27.8: the VM-entry interruption information keeps its valid bit,
+ * and NMI blocking is what it was before the VM entry (L1's). */
 void nested_entry_failure_exit(struct vcpu *v, u32 reason, u64 qual)
 {
 	struct vmcs12 *c = v->nested.cache;
 	c->vm_exit_reason = reason | EXIT_REASON_ENTRY_FAIL;
 	c->exit_qualification = qual;
-	c->vm_entry_intr_info_field &= ~INTR_INFO_VALID;
 	if (v->nested.in_l2)
 		nested_vmcs01_load(v);
-	load_l1_host_state(v, c);
+	struct exit_carry k = {
+		vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_IA32_PAT),
+		(u32)vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI,
+	};
+	load_l1_host_state(v, c, &k);
 	nested_shadow_push(v);
 }
 
@@ -254,11 +292,19 @@ static void reflect(struct vcpu *v, u32 reason, u64 qual)
 {
 	struct vmcs12 *c = v->nested.cache;
 	save_l2_state(v, c, reason, qual);
-	if (msr_list_store(c->vm_exit_msr_store_addr, c->vm_exit_msr_store_count))
+	if (msr_list_store(v, c->vm_exit_msr_store_addr, c->vm_exit_msr_store_count))
 		return vmx_abort(v, 2); /* "failure saving guest MSRs" */
 	stats_count_reflected();
 	v->nested.handling_reflected = true;
-	load_l1_host_state(v, c);
+	/* An exit caused by an NMI leaves NMIs blocked (SDM 28.1). */
+	struct intr_info ii = intr_info_decode(c->vm_exit_intr_info);
+	bool nmi_exit = (reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI && ii.valid &&
+			ii.type == INTR_TYPE_NMI;
+	struct exit_carry k = {
+		vmcs_read(GUEST_IA32_EFER), vmcs_read(GUEST_IA32_PAT), /* VMCS02: L2's */
+		nmi_exit ? GUEST_INTR_STATE_NMI : 0,
+	};
+	load_l1_host_state(v, c, &k);
 	nested_shadow_push(v); /* L1 VMREADs the exit through the shadow VMCS */
 }
 
@@ -294,6 +340,12 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 		/* VMCS02 passed nestvisor's checks but not the CPU's: tell L1
 		 * its entry failed rather than crash. */
 		pr_info("hardware refused VMCS02 (exit reason %x, qualification %lx)", raw, qual);
+		n->cache->launch_state = n->launch_state_before;
+		u64 pa = (u64)n->vmcs02;
+		asm volatile("vmclear %0" : : "m"(pa) : "cc", "memory"); /* launch afresh */
+		n->vmcs02_launched = false;
+		n->in_l2 = false; /* VMCS02 is no longer current after VMCLEAR */
+		nested_vmcs01_load(v);
 		nested_entry_failure_exit(v, raw & ~EXIT_REASON_ENTRY_FAIL, qual);
 		return false;
 	}

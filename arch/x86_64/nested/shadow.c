@@ -60,6 +60,19 @@ static const u32 hot_fields[] = {
 };
 
 /* hot_fields[i] when L1 is offered that field, else NULL. */
+/* After a sync: VMCLEAR the shadow VMCS (its data goes to memory and it is
+ * no longer active: SDM 25.11.1, as VMCS01's link pointer names it), then
+ * VMCS01 is current again. */
+static void back_to_vmcs01(struct vcpu *v)
+{
+	u64 pa = (u64)v->nested.shadow_vmcs;
+	u8 fail;
+	asm volatile("vmclear %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+	if (fail)
+		panic("VMCLEAR of the shadow VMCS failed");
+	vmptrld_or_die(v->vmcs, "VMCS01");
+}
+
 static const struct vmcs12_field *hot_field(const struct nested_vcpu *n, u32 i)
 {
 	if (!vmcs12_field_supported(hot_fields[i], n->caps.features))
@@ -160,7 +173,7 @@ void nested_shadow_pull(struct vcpu *v)
 		if (f && f->type != VMCS12_T_RO_DATA)
 			vmcs12_set(n->cache, f->encoding, vmcs_read(f->encoding));
 	}
-	vmptrld_or_die(v->vmcs, "VMCS01");
+	back_to_vmcs01(v);
 }
 
 /* Cache -> shadow VMCS: every shadowed field. */
@@ -175,7 +188,7 @@ void nested_shadow_push(struct vcpu *v)
 		if (f)
 			vmcs_write(f->encoding, vmcs12_get(n->cache, f->encoding));
 	}
-	vmptrld_or_die(v->vmcs, "VMCS01");
+	back_to_vmcs01(v);
 }
 
 /* L1 has a current VMCS12 (VMPTRLD): its fields go to the shadow VMCS and
@@ -211,5 +224,5 @@ void nested_shadow_push_field(struct vcpu *v, u32 encoding)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
 	vmcs_write(f->encoding, vmcs12_get(n->cache, f->encoding));
-	vmptrld_or_die(v->vmcs, "VMCS01");
+	back_to_vmcs01(v);
 }

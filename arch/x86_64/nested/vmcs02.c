@@ -69,16 +69,18 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 		merge_bitmap(n->msr_bitmap02, c->msr_bitmap, v->msr_bitmap);
 		vmcs_write(MSR_BITMAP, (u64)n->msr_bitmap02);
 	}
-	/* I/O: L1's choice, but L0's own ports (the debug-exit port) exit. */
-	if (!(proc & CPU_BASED_UNCOND_IO_EXITING)) {
-		if (proc & CPU_BASED_USE_IO_BITMAPS) {
-			merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
-			merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
-		} else {
-			memcpy(n->io_bitmap02_a, v->io_bitmap_a, PAGE_SIZE);
-			memcpy(n->io_bitmap02_b, v->io_bitmap_b, PAGE_SIZE);
-		}
+	/* I/O: with "use I/O bitmaps" L1's bitmaps decide, whatever
+	 * "unconditional I/O exiting" says (SDM 25.6.4); with neither, L2 may
+	 * use every port but L0's own (the debug-exit port). */
+	if (proc & CPU_BASED_USE_IO_BITMAPS) {
+		merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
+		merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
+	} else if (!(proc & CPU_BASED_UNCOND_IO_EXITING)) {
+		memcpy(n->io_bitmap02_a, v->io_bitmap_a, PAGE_SIZE);
+		memcpy(n->io_bitmap02_b, v->io_bitmap_b, PAGE_SIZE);
 		proc |= CPU_BASED_USE_IO_BITMAPS;
+	}
+	if (proc & CPU_BASED_USE_IO_BITMAPS) {
 		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
 		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
 	}
@@ -119,7 +121,7 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	/* L1's masks plus L0's: L2 reads L1's shadow for L1's bits and its
 	 * own value for bits only L0 traps (SDM 25.6.6). */
 	u64 l0_cr0 = nested_cr0_fixed_mask(v) & ~(CR0_PE | CR0_PG);
-	u64 l0_cr4 = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
+	u64 l0_cr4 = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1 | CR4_SMXE;
 	vmcs_write(CR0_GUEST_HOST_MASK, c->cr0_guest_host_mask | l0_cr0);
 	vmcs_write(CR4_GUEST_HOST_MASK, c->cr4_guest_host_mask | l0_cr4);
 	vmcs_write(CR0_READ_SHADOW, (c->cr0_read_shadow & c->cr0_guest_host_mask) |
@@ -178,7 +180,7 @@ static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
 		vmcs_write(GUEST_PDPTE2, c->guest_pdpte2);
 		vmcs_write(GUEST_PDPTE3, c->guest_pdpte3);
 	} else if ((c->guest_cr0 & CR0_PG) && (c->guest_cr4 & CR4_PAE) && !(efer & EFER_LMA)) {
-		u64 pdpt = c->guest_cr3 & ~0x1fULL;
+		u64 pdpt = c->guest_cr3 & 0xffffffe0ULL; /* PAE: CR3 bits 31:5 (SDM 4.4.1) */
 		const u64 *p = nested_gpa_valid(pdpt, 32) ? nested_gpa_ptr(pdpt) : NULL;
 		for (int i = 0; i < 4; i++)
 			vmcs_write(GUEST_PDPTE0 + 2 * i, p ? p[i] : 0);

@@ -131,7 +131,9 @@ static void emulate_vmxon(struct vcpu *v)
 	n->vmxon_ptr = ptr;
 	n->current_ptr = VMCS12_INVALID_PTR;
 	nested_shadow_enable(v, true);
-	/* In VMX operation CR0.PE, NE, PG are fixed: now L0 intercepts them. */
+	/* In VMX operation CR0.PE, NE, PG are fixed: now L0 intercepts them;
+	 * the read shadow first takes the values L1 sees now. */
+	vmcs_write(CR0_READ_SHADOW, guest_cr0_visible());
 	vmcs_write(CR0_GUEST_HOST_MASK, nested_cr0_fixed_mask(v));
 	pr_info("L1 entered VMX operation (VMXON region %lx)", ptr);
 	vm_succeed();
