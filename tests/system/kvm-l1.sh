@@ -120,6 +120,16 @@ test_nestvisor() {
 	fi
 	expect_log "$log" 'nvcheck: hypervisor signature NestVisorVMM' $t/l1-on-nestvisor
 	check_l1 $t "$log"
+	# Nested EPT: KVM in L1 takes the EPT nestvisor offers, and L2's pages
+	# reach it through EPT02 (EPT violations the monitor handles itself).
+	expect_log "$log" 'nestvisor-l1: kvm_intel ept=Y' $t/l1-kvm-uses-ept
+	expect_log "$log" 'nestvisor-l1: kvm_intel unrestricted_guest=Y' $t/l1-kvm-unrestricted-guest
+	# The L2 part of the exit statistics (after "exits from L2") counts them.
+	if sed -n '/exits from L2/,$p' "$log" | grep -aqE '\[nestvisor\] +48 EPT_VIOLATION +[1-9]'; then
+		pass $t/ept02-filled
+	else
+		fail $t/ept02-filled "no EPT violations among L2's exits in $log"
+	fi
 	fatal=$(first_line "$log" '\[nestvisor\] FATAL')
 	if [ -n "$fatal" ]; then
 		fail $t/run-ended "$fatal"
