@@ -179,6 +179,7 @@ void vt_checks_l2_exits(struct vt_env *env);
 void vt_checks_inject(struct vt_env *env);
 void vt_checks_two_l2(struct vt_env *env);
 void vt_checks_cycles(struct vt_env *env);
+void vt_checks_ept(struct vt_env *env); /* vmxtest_ept.c */
 
 /* vmxtest's former names of what moved to tests/guests/lib/ (vmxbench*.c
  * uses them). */
