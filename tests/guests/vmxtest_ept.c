@@ -45,6 +45,8 @@ _Static_assert(PG_END <= VT_PG_SCRATCH + VT_SCRATCH_PAGES, "scratch pages");
 #define TEST_OFF 0x128      /* where L2 reads and writes in the test page */
 #define CODE_OFF 0x200      /* where L2 executes in the test page */
 #define EPT_MT_RESERVED 2
+#define LARGE_GPA 0xc0200000ULL /* a 2-MiB page of EPT12 with no RAM behind it */
+#define LARGE_OFF 0x1238
 #define LEAF_WB ((u64)EPT_MT_WB << EPT_MT_SHIFT)
 #define VAL_L1 0x1111222233334444ULL
 #define VAL_L2 0x5555666677778888ULL
@@ -54,10 +56,10 @@ _Static_assert(PG_END <= VT_PG_SCRATCH + VT_SCRATCH_PAGES, "scratch pages");
 #define VMCALL_LEN 3
 
 /* Real-mode segment access rights (SDM 25.4.1): accessed execute/read
- * code and read/write data, present, DPL 0, 16-bit. */
+ * code and read/write data, present, DPL 0, 16-bit. TR stays a busy TSS
+ * (type 11 is allowed outside IA-32e mode too). */
 #define AR_REAL_CODE 0x9bu
 #define AR_REAL_DATA 0x93u
-#define AR_TSS32_BUSY 0x8bu
 
 _Static_assert(VT_R3_DONE == 0x3d0e && TG_VEC_RING0_RETURN == 0x80, "ept_r3_invept");
 
@@ -77,10 +79,8 @@ asm(".pushsection .text\n"
 extern const u8 ept_l2_vmcall[], ept_l2_read[], ept_l2_read_vmcall[], ept_l2_write[],
 	ept_l2_write_vmcall[], ept_r3_invept[];
 
-/* cpuid; vmcall; jmp $ */
+/* cpuid; vmcall; jmp $ (from +2: vmcall; jmp $) */
 static const u8 real_code[] = { 0x0f, 0xa2, 0x0f, 0x01, 0xc1, 0xeb, 0xfe };
-/* vmcall; jmp $ */
-static const u8 vmcall_code[] = { 0x0f, 0x01, 0xc1, 0xeb, 0xfe };
 
 static struct tg_regs regs;
 
@@ -133,22 +133,6 @@ static u64 ept_build(const struct vt_env *env)
 	return vt_pa(env, PG_PML4) | EPTP_MT_WB | EPTP_WALK_4;
 }
 
-/* The test page's EPT12 entry. */
-static u64 *test_pte(const struct vt_env *env)
-{
-	return &table(env, PG_PT)[(vt_pa(env, PG_TEST) >> 12) & 511];
-}
-
-static bool ept_offered(const struct vt_env *env, u64 *cap)
-{
-	*cap = 0;
-	if (!(env->caps.proc2_1 & SECONDARY_ENABLE_EPT))
-		return false;
-	*cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
-	return (*cap & (EPT_CAP_WALK4 | EPT_CAP_WB | EPT_CAP_2M)) ==
-	       (EPT_CAP_WALK4 | EPT_CAP_WB | EPT_CAP_2M);
-}
-
 static void invept_checks(struct vt_env *env, u64 cap, u64 eptp)
 {
 	u32 err28 = VT_FAIL_VALID(VMXERR_INVEPT_INVVPID_OPERAND);
@@ -193,7 +177,7 @@ static void invept_checks(struct vt_env *env, u64 cap, u64 eptp)
 static bool set_test_pte(struct tg_check *c, const struct vt_env *env, u64 cap, u64 eptp,
 			 u64 entry)
 {
-	*test_pte(env) = entry;
+	table(env, PG_PT)[(vt_pa(env, PG_TEST) >> 12) & 511] = entry;
 	if (cap & EPT_CAP_INVEPT_SINGLE)
 		return vt_expect_res(c, "INVEPT single-context", invept(INVEPT_SINGLE, eptp), VT_OK);
 	return vt_expect_res(c, "INVEPT all-context", invept(INVEPT_ALL, 0), VT_OK);
@@ -228,6 +212,53 @@ static void expect_violation(struct tg_check *c, const struct vt_env *env, u64 r
 	vt_expect_eq(c, "GUEST_LINEAR_ADDRESS", vt_rd(GUEST_LINEAR_ADDRESS), addr);
 	vt_expect_eq(c, "GUEST_RSP",
 		     vt_rd(GUEST_RSP), vt_stack_top(env, VT_PG_L2_STACK_A, VT_L2_STACK_PAGES));
+}
+
+/* L2 reads the test page with 'entry' in EPT12: an EPT misconfiguration. */
+static void misconfig(const struct vt_env *env, u64 cap, u64 eptp, const char *name, u64 entry)
+{
+	struct tg_check c;
+
+	tg_begin(&c, name);
+	vt_wr(GUEST_RIP, (u64)ept_l2_read);
+	if (set_test_pte(&c, env, cap, eptp, entry) &&
+	    vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_EPT_MISCONFIG, (u64)ept_l2_read))
+		vt_expect_eq(&c, "GUEST_PHYSICAL_ADDRESS", vt_rd(GUEST_PHYSICAL_ADDRESS),
+			     vt_pa(env, PG_TEST) + TEST_OFF);
+	tg_end(&c);
+}
+
+/* EPT12's 2-MiB leaves: not present, then pointing at the 2 MiB around
+ * the test page. L2 reaches LARGE_GPA through L1's identity paging; a #PF
+ * (were it not mapped) exits instead of looping in L2's handler. */
+static void large_page_checks(struct vt_env *env, u64 cap, u64 eptp)
+{
+	u64 test = vt_pa(env, PG_TEST), region = test & ~(PAGE_SIZE_2M - 1);
+	u64 *pde = &table(env, PG_PD + (int)(LARGE_GPA >> 30))[(LARGE_GPA >> 21) & 511];
+	u64 old = *pde, addr = LARGE_GPA + LARGE_OFF;
+	struct tg_check c;
+
+	if (test >> 30 == LARGE_GPA >> 30)
+		return; /* the test page's own PD: not this layout */
+	vt_wr(EXCEPTION_BITMAP, BIT(EXC_PF));
+	tg_begin(&c, "ept-violation-2m-not-present");
+	*pde = 0;
+	regs.rdi = addr;
+	if (set_test_pte(&c, env, cap, eptp, test | LEAF_WB | EPT_RWX))
+		expect_violation(&c, env, (u64)ept_l2_read, addr, EPTV_READ, 0);
+	tg_end(&c);
+
+	tg_begin(&c, "ept-remap-2m");
+	*pde = region | EPT_RWX | LEAF_WB | EPT_LARGE;
+	regs.rdi = LARGE_GPA + (test - region) + TEST_OFF;
+	regs.rax = 0;
+	if (set_test_pte(&c, env, cap, eptp, test | LEAF_WB | EPT_RWX) &&
+	    run_to_vmcall(&c, (u64)ept_l2_read, ept_l2_read_vmcall))
+		vt_expect_eq(&c, "what L2 read through the 2-MiB page", regs.rax, VAL_L1_AGAIN);
+	tg_end(&c);
+	*pde = old;
+	vt_wr(EXCEPTION_BITMAP, 0);
+	regs.rdi = test + TEST_OFF;
 }
 
 static void l2_ept_checks(struct vt_env *env, u64 cap, u64 eptp)
@@ -280,27 +311,10 @@ static void l2_ept_checks(struct vt_env *env, u64 cap, u64 eptp)
 	}
 	tg_end(&c);
 
-	/* SDM 29.3.3.1: write without read is a misconfiguration. */
-	tg_begin(&c, "ept-misconfig-write-only");
-	if (set_test_pte(&c, env, cap, eptp, leaf | EPT_W)) {
-		vt_wr(GUEST_RIP, (u64)ept_l2_read);
-		if (vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_EPT_MISCONFIG,
-				   (u64)ept_l2_read))
-			vt_expect_eq(&c, "GUEST_PHYSICAL_ADDRESS", vt_rd(GUEST_PHYSICAL_ADDRESS),
-				     test + TEST_OFF);
-	}
-	tg_end(&c);
-
-	/* SDM 29.3.3.1: memory type 2 is reserved. */
-	tg_begin(&c, "ept-misconfig-memory-type");
-	if (set_test_pte(&c, env, cap, eptp, test | (u64)EPT_MT_RESERVED << EPT_MT_SHIFT | EPT_RWX)) {
-		vt_wr(GUEST_RIP, (u64)ept_l2_read);
-		if (vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_EPT_MISCONFIG,
-				   (u64)ept_l2_read))
-			vt_expect_eq(&c, "GUEST_PHYSICAL_ADDRESS", vt_rd(GUEST_PHYSICAL_ADDRESS),
-				     test + TEST_OFF);
-	}
-	tg_end(&c);
+	/* SDM 29.3.3.1: write without read, memory type 2 (reserved). */
+	misconfig(env, cap, eptp, "ept-misconfig-write-only", leaf | EPT_W);
+	misconfig(env, cap, eptp, "ept-misconfig-memory-type",
+		  test | (u64)EPT_MT_RESERVED << EPT_MT_SHIFT | EPT_RWX);
 
 	if (cap & EPT_CAP_EXEC_ONLY) { /* execute-only is then no misconfiguration */
 		tg_begin(&c, "ept-violation-read-execute-only");
@@ -311,7 +325,8 @@ static void l2_ept_checks(struct vt_env *env, u64 cap, u64 eptp)
 
 	/* L2 jumps into the test page: a fetch from a page without X. */
 	tg_begin(&c, "ept-violation-execute");
-	CopyMem((void *)(test + CODE_OFF), (void *)vmcall_code, sizeof(vmcall_code));
+	CopyMem((void *)(test + CODE_OFF), (void *)(real_code + CPUID_LEN),
+		sizeof(real_code) - CPUID_LEN);
 	if (set_test_pte(&c, env, cap, eptp, leaf | EPT_R | EPT_W)) {
 		expect_violation(&c, env, test + CODE_OFF, test + CODE_OFF, EPTV_FETCH,
 				 EPT_R | EPT_W);
@@ -329,6 +344,7 @@ static void l2_ept_checks(struct vt_env *env, u64 cap, u64 eptp)
 		vt_expect_eq(&c, "the old page (untouched)", *cell, VAL_L1_AGAIN);
 	}
 	tg_end(&c);
+	large_page_checks(env, cap, eptp);
 }
 
 /* A second EPT12, the same as the first but for the test page, which it
@@ -407,16 +423,13 @@ static bool real_mode_setup(struct vt_env *env, struct tg_check *c)
 	W(GUEST_RIP, 0);
 	W(GUEST_RSP, 0xff0);
 	W(GUEST_RFLAGS, RFLAGS_FIXED);
-	W(GUEST_CS_SELECTOR, 0);
-	W(GUEST_CS_BASE, code);
-	W(GUEST_CS_LIMIT, 0xffff);
-	W(GUEST_CS_AR_BYTES, AR_REAL_CODE);
-#define REAL_SEG(s) \
-	W(GUEST_##s##_SELECTOR, 0); W(GUEST_##s##_BASE, 0); \
-	W(GUEST_##s##_LIMIT, 0xffff); W(GUEST_##s##_AR_BYTES, AR_REAL_DATA)
-	REAL_SEG(SS); REAL_SEG(DS); REAL_SEG(ES); REAL_SEG(FS); REAL_SEG(GS);
-#undef REAL_SEG
-	W(GUEST_TR_AR_BYTES, AR_TSS32_BUSY);
+	/* ES, CS, SS, DS, FS, GS: encodings 2 apart (SDM Appendix B). */
+	for (u32 i = 0; i < 6; i++) {
+		W(GUEST_ES_SELECTOR + 2 * i, 0);
+		W(GUEST_ES_BASE + 2 * i, i == 1 ? code : 0);
+		W(GUEST_ES_LIMIT + 2 * i, 0xffff);
+		W(GUEST_ES_AR_BYTES + 2 * i, i == 1 ? AR_REAL_CODE : AR_REAL_DATA);
+	}
 #undef W
 	return ok;
 }
@@ -454,15 +467,16 @@ void vt_checks_ept(struct vt_env *env)
 		.rsp = vt_stack_top(env, VT_PG_L2_STACK_A, VT_L2_STACK_PAGES),
 		.proc2 = SECONDARY_ENABLE_EPT,
 	};
+	const u64 need = EPT_CAP_WALK4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_INVEPT;
+	u64 cap = env->caps.proc2_1 & SECONDARY_ENABLE_EPT ?
+		rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) : 0, eptp;
 	struct tg_check c;
-	u64 cap, eptp;
 
-	if (!ept_offered(env, &cap)) {
-		tg_printf("%s: note: EPT (4-level, WB, 2-MiB pages) not offered: "
-			  "IA32_VMX_EPT_VPID_CAP %lx\n", tg_prog, cap);
+	tg_printf("%s: note: IA32_VMX_EPT_VPID_CAP %lx\n", tg_prog, cap);
+	if ((cap & need) != need || !(cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+		tg_printf("%s: note: no EPT (4-level, WB, 2-MiB pages, INVEPT)\n", tg_prog);
 		return;
 	}
-	tg_printf("%s: note: IA32_VMX_EPT_VPID_CAP %lx\n", tg_prog, cap);
 	eptp = ept_build(env);
 	tg_begin(&c, "ept-vmcs-setup");
 	bool ok = vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c) &&
@@ -473,14 +487,7 @@ void vt_checks_ept(struct vt_env *env)
 	tg_end(&c);
 	if (!ok)
 		return;
-	if (cap & EPT_CAP_INVEPT)
-		invept_checks(env, cap, eptp);
-	else
-		tg_printf("%s: note: INVEPT not offered\n", tg_prog);
-	if (!(cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
-		tg_printf("%s: note: no INVEPT type: no EPT-changing checks\n", tg_prog);
-		return;
-	}
+	invept_checks(env, cap, eptp);
 	vt_vmptrld(vt_pa(env, VT_PG_VMCS_A));
 	l2_ept_checks(env, cap, eptp);
 	two_eptp_checks(env, cap, eptp);
