@@ -124,6 +124,7 @@ test_nestvisor() {
 	# reach it through EPT02 (EPT violations the monitor handles itself).
 	expect_log "$log" 'nestvisor-l1: kvm_intel ept=Y' $t/l1-kvm-uses-ept
 	expect_log "$log" 'nestvisor-l1: kvm_intel unrestricted_guest=Y' $t/l1-kvm-unrestricted-guest
+	expect_log "$log" 'nestvisor-l1: kvm_intel vpid=Y' $t/l1-kvm-uses-vpid
 	# The L2 part of the exit statistics (after "exits from L2") counts them.
 	if sed -n '/exits from L2/,$p' "$log" | grep -aqE '\[nestvisor\] +48 EPT_VIOLATION +[1-9]'; then
 		pass $t/ept02-filled

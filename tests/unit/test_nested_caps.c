@@ -40,7 +40,7 @@ static const struct vmx_caps poor = {
 	CPU_BASED_TPR_SHADOW | CPU_BASED_NMI_WINDOW_EXITING | CPU_BASED_MOV_DR_EXITING | \
 	CPU_BASED_UNCOND_IO_EXITING | CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS | \
 	CPU_BASED_MONITOR_EXITING | CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY)
-#define PROC2_OFFER (SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST | \
+#define PROC2_OFFER (SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST | SECONDARY_ENABLE_VPID | \
 	SECONDARY_DESC_TABLE_EXITING | SECONDARY_ENABLE_RDTSCP | \
 	SECONDARY_WBINVD_EXITING | SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES | \
 	SECONDARY_RDRAND_EXITING | SECONDARY_RDSEED_EXITING)
@@ -118,6 +118,8 @@ static void check_common(const struct nested_caps *c, const struct vmx_caps *hw)
 	u32 want2 = secondary ? PROC2_OFFER & hi(hw->procbased2) : 0;
 	if (!(want2 & SECONDARY_ENABLE_EPT))
 		want2 &= ~SECONDARY_UNRESTRICTED_GUEST;
+	if (!(hw->ept_vpid & BIT(32))) /* VPID only with INVVPID */
+		want2 &= ~SECONDARY_ENABLE_VPID;
 	assert_int_equal(hi(p2), want2);
 
 	/* CR fixed bits as the hardware; VM functions not offered. */
@@ -126,17 +128,17 @@ static void check_common(const struct nested_caps *c, const struct vmx_caps *hw)
 	assert_int_equal(msr(c, MSR_IA32_VMX_CR4_FIXED0), hw->cr4_fixed0);
 	assert_int_equal(msr(c, MSR_IA32_VMX_CR4_FIXED1), hw->cr4_fixed1);
 	/* EPT capabilities exactly with EPT, and only what L0 walks and
-	 * composes (SDM A.10): no A/D flags, no INVVPID. */
+	 * composes (SDM A.10): no A/D flags; INVVPID's exactly with VPID. */
 	u64 eptcap = msr(c, MSR_IA32_VMX_EPT_VPID_CAP);
-	if (hi(p2) & SECONDARY_ENABLE_EPT)
-		assert_int_equal(eptcap, hw->ept_vpid & (B(0) | B(6) | B(8) | B(14) | B(16) | B(17) |
-							   B(20) | B(25) | B(26)));
-	else
-		assert_int_equal(eptcap, 0);
+	u64 ept_bits = B(0) | B(6) | B(8) | B(14) | B(16) | B(17) | B(20) | B(25) | B(26);
+	u64 vpid_bits = BIT(32) | BIT(40) | BIT(41) | BIT(42) | BIT(43);
+	assert_int_equal(eptcap & ept_bits, (hi(p2) & SECONDARY_ENABLE_EPT) ? hw->ept_vpid & ept_bits : 0);
+	assert_int_equal(eptcap & vpid_bits, (hi(p2) & SECONDARY_ENABLE_VPID) ? hw->ept_vpid & vpid_bits : 0);
+	assert_int_equal(eptcap & ~(ept_bits | vpid_bits), 0);
 	/* Unrestricted guest needs EPT (SDM 27.2.1.1). */
 	if (hi(p2) & SECONDARY_UNRESTRICTED_GUEST)
 		assert_true(hi(p2) & SECONDARY_ENABLE_EPT);
-	assert_int_equal(eptcap & (B(21) | BIT(32)), 0);
+	assert_int_equal(eptcap & B(21), 0);
 	assert_int_equal(msr(c, MSR_IA32_VMX_VMFUNC), 0);
 
 	/* SDM A.9: the highest index of the fields L1 can use. */
@@ -168,14 +170,14 @@ static void test_nested_caps_bochs(void **state)
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_PINBASED_CTLS)) & PIN_BASED_VMX_PREEMPTION_TIMER, 0);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)) & CPU_BASED_MONITOR_TRAP_FLAG, 0);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)) &
-			 (SECONDARY_ENABLE_VPID | SECONDARY_VMCS_SHADOWING | SECONDARY_ENABLE_PML), 0);
-	/* Nested EPT: Bochs's EPT caps minus A/D flags and INVVPID. */
-	assert_int_equal(msr(&c, MSR_IA32_VMX_EPT_VPID_CAP), 0x0000000006334141ULL & ~B(21));
+			 (SECONDARY_VMCS_SHADOWING | SECONDARY_ENABLE_PML), 0);
+	/* Nested EPT and VPID: Bochs's caps minus the EPT A/D flags. */
+	assert_int_equal(msr(&c, MSR_IA32_VMX_EPT_VPID_CAP), 0x00000f0106334141ULL & ~BIT(21));
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_EXIT_CTLS)) & VM_EXIT_LOAD_PERF_GLOBAL_CTRL, 0);
 	/* MISC: LMA store, HLT, 4 CR3 targets, bits 29 and 30. */
 	assert_int_equal(msr(&c, MSR_IA32_VMX_MISC), B(5) | B(6) | (4 << 16) | B(29) | B(30));
 	assert_int_equal(c.features, FEAT_BIT(FEAT_SECONDARY) | FEAT_BIT(FEAT_TPR_SHADOW) |
-			 FEAT_BIT(FEAT_EPT) | FEAT_BIT(FEAT_XSAVES) | FEAT_BIT(FEAT_PAT) |
+			 FEAT_BIT(FEAT_EPT) | FEAT_BIT(FEAT_VPID) | FEAT_BIT(FEAT_XSAVES) | FEAT_BIT(FEAT_PAT) |
 			 FEAT_BIT(FEAT_EFER));
 	/* XSS_EXIT_BITMAP (0x202c) is the highest index: 22. */
 	assert_int_equal(msr(&c, MSR_IA32_VMX_VMCS_ENUM), 22 << 1);

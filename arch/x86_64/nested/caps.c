@@ -29,6 +29,7 @@ static const u32 offer_proc = CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_USE_TSC_
 	VMX_PROCBASED_DEFAULT1;
 
 static const u32 offer_proc2 = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST |
+	SECONDARY_ENABLE_VPID |
 	SECONDARY_DESC_TABLE_EXITING | SECONDARY_ENABLE_RDTSCP |
 	SECONDARY_WBINVD_EXITING | SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES |
 	SECONDARY_RDRAND_EXITING | SECONDARY_RDSEED_EXITING;
@@ -36,6 +37,12 @@ static const u32 offer_proc2 = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUE
 /* IA32_VMX_EPT_VPID_CAP bits offered (SDM A.10): execute-only, 4-level
  * walk, UC and WB paging structures, 2-MByte and 1-GByte pages, INVEPT
  * with the single-context and all-context types. */
+/* VPID: INVVPID (bit 32) with the individual-address, single-context,
+ * all-context and single-context-retaining-globals types (bits 43:40).
+ * VMCS02 runs without VPID, so every VM entry and exit flushes L2's
+ * translations anyway (SDM 29.4.3.3): honouring L1's VPIDs costs nothing. */
+#define EPT_CAP_INVVPID BIT(32)
+static const u64 offer_vpid_cap = EPT_CAP_INVVPID | BIT(40) | BIT(41) | BIT(42) | BIT(43);
 static const u64 offer_ept_cap = BIT(0) | BIT(6) | BIT(8) | BIT(14) | BIT(16) | BIT(17) |
 	BIT(20) | BIT(25) | BIT(26);
 
@@ -154,12 +161,19 @@ void nested_caps_compute(const struct vmx_caps *hw, struct nested_caps *out)
 	m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED0)] = hw->cr4_fixed0;
 	m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED1)] = hw->cr4_fixed1;
 	/* EPT for L1 (nested EPT, nested_ept.c): what L0 can walk in EPT12
-	 * and compose into EPT02 (SDM A.10). No accessed/dirty flags, no
-	 * VPID (INVVPID stays #UD), no VM functions (VMFUNC stays 0). */
-	if (allowed1(m[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)]) & SECONDARY_ENABLE_EPT)
-		m[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)] = hw->ept_vpid & offer_ept_cap;
+	 * and compose into EPT02 (SDM A.10). No accessed/dirty flags, no VM
+	 * functions (VMFUNC stays 0). VPID only with INVVPID. */
+	u64 *p2 = &m[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)];
+	u64 cap = 0;
+	if (allowed1(*p2) & SECONDARY_ENABLE_EPT)
+		cap |= hw->ept_vpid & offer_ept_cap;
 	else /* unrestricted guest needs EPT (SDM 27.2.1.1) */
-		m[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)] &= ~((u64)SECONDARY_UNRESTRICTED_GUEST << 32);
+		*p2 &= ~((u64)SECONDARY_UNRESTRICTED_GUEST << 32);
+	if ((allowed1(*p2) & SECONDARY_ENABLE_VPID) && (hw->ept_vpid & EPT_CAP_INVVPID))
+		cap |= hw->ept_vpid & offer_vpid_cap;
+	else
+		*p2 &= ~((u64)SECONDARY_ENABLE_VPID << 32);
+	m[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)] = cap;
 
 	out->features = offered_features(out);
 	/* SDM A.9 "VMCS Enumeration": bits 9:1 highest index used. */

@@ -92,7 +92,9 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 		proc |= CPU_BASED_USE_TSC_OFFSETTING;
 	vmcs_write(TSC_OFFSET, tsc_offset);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_ACTIVATE_SECONDARY);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2 | SECONDARY_ENABLE_EPT);
+	/* L1's VPID is honoured by not using one: without VPID every VM entry
+	 * and exit flushes L2's linear translations (SDM 29.4.3.3). */
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, (proc2 & ~SECONDARY_ENABLE_VPID) | SECONDARY_ENABLE_EPT);
 	/* L2-physical addresses: L1's own when L1 has no EPT (EPT01 maps
 	 * them); through L1's EPT12 otherwise (EPT02, nested_ept.c). */
 	u64 eptp = ept_eptp(&v->ept);

@@ -319,12 +319,43 @@ static void emulate_invept(struct vcpu *v)
 	vm_succeed();
 }
 
-/* INVVPID: L1 is offered no VPID, so it is an undefined opcode for it
- * (SDM 31.3 INVVPID, #UD conditions). */
+#define EPT_CAP_INVVPID BIT(32)
+#define INVVPID_TYPE_SHIFT 40 /* bits 43:40: types 0-3 supported */
+#define INVVPID_INDIVIDUAL_ADDRESS 0
+#define INVVPID_ALL_CONTEXT 2
+
+/* SDM 31.3 INVVPID. #UD unless VPID and INVVPID are offered; the type
+ * from the register operand, the descriptor (VPID in bits 15:0, bits 63:16
+ * reserved, linear address in 127:64) from memory. VMCS02 runs without
+ * VPID, so the CPU already flushes L2's translations at every VM entry and
+ * exit (SDM 29.4.3.3): after the checks there is nothing left to do. */
 static void emulate_invvpid(struct vcpu *v)
 {
-	(void)v;
-	inject_ud();
+	struct nested_vcpu *n = &v->nested;
+	u64 cap = n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)];
+	u32 info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+
+	if (!(n->caps.features & FEAT_BIT(FEAT_VPID)) || !(cap & EPT_CAP_INVVPID))
+		return inject_ud();
+	if (!precheck(n))
+		return;
+	u64 type = guest_gpr_read(v, vmx_info_reg2(info));
+	if (!guest_in_64bit_mode())
+		type = (u32)type;
+	if (type > 3 || !(cap & BIT(INVVPID_TYPE_SHIFT + type)))
+		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
+	u64 desc[2], linear;
+	if (nested_mem_operand(v, 16, false, &linear) || nested_read_linear(v, linear, desc, 16))
+		return;
+	u16 vpid = desc[0] & 0xffff;
+	if (desc[0] >> 16)
+		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
+	if (type != INVVPID_ALL_CONTEXT && vpid == 0)
+		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
+	/* Individual address: the address must be canonical (48 bits). */
+	if (type == INVVPID_INDIVIDUAL_ADDRESS && (u64)((s64)(desc[1] << 16) >> 16) != desc[1])
+		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
+	vm_succeed();
 }
 
 bool nested_vmx_instruction(struct vcpu *v, u32 reason)
