@@ -28,6 +28,7 @@ struct nested_vcpu {
 	u32 launch_state_before; /* VMCS12's, restored if the CPU refuses VMCS02 */
 	u8 *msr_bitmap02;      /* L1's MSR bitmap merged with L0's */
 	u8 *io_bitmap02_a, *io_bitmap02_b;
+	bool io02_l0_only;     /* they hold L0's I/O bitmaps alone */
 
 	bool handling_reflected; /* L1 runs its handler for a reflected exit */
 

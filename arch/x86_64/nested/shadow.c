@@ -80,6 +80,36 @@ static const struct vmcs12_field *hot_field(const struct nested_vcpu *n, u32 i)
 	return vmcs12_field_find(hot_fields[i]);
 }
 
+/* The hot fields L1 is offered, resolved once (encoding, place in
+ * struct vmcs12, width): the syncs run on every nested entry and exit. */
+static struct shadow_field {
+	u32 encoding;
+	u16 offset;
+	u8 width;
+	bool read_only;
+} shadow_list[ARRAY_SIZE(hot_fields)];
+static u32 shadow_count;
+
+static u64 cache_load(const struct vmcs12 *c, const struct shadow_field *f)
+{
+	const u8 *p = (const u8 *)c + f->offset;
+	switch (f->width) {
+	case VMCS12_W16: return *(const u16 *)p;
+	case VMCS12_W32: return *(const u32 *)p;
+	default: return *(const u64 *)p;
+	}
+}
+
+static void cache_store(struct vmcs12 *c, const struct shadow_field *f, u64 v)
+{
+	u8 *p = (u8 *)c + f->offset;
+	switch (f->width) {
+	case VMCS12_W16: *(u16 *)p = (u16)v; break;
+	case VMCS12_W32: *(u32 *)p = (u32)v; break;
+	default: *(u64 *)p = v; break;
+	}
+}
+
 static bool shadowed(const struct nested_vcpu *n, const struct vmcs12_field *f)
 {
 	for (u32 i = 0; i < ARRAY_SIZE(hot_fields); i++)
@@ -123,6 +153,8 @@ int nested_shadow_init(struct vcpu *v)
 		const struct vmcs12_field *f = hot_field(n, i);
 		if (!f)
 			continue;
+		shadow_list[shadow_count++] = (struct shadow_field){
+			f->encoding, f->offset, f->width, f->type == VMCS12_T_RO_DATA };
 		bitmap_clear(n->vmread_bitmap, f->encoding);
 		if (f->width == VMCS12_W64)
 			bitmap_clear(n->vmread_bitmap, f->encoding | 1);
@@ -168,11 +200,9 @@ void nested_shadow_pull(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = 0; i < ARRAY_SIZE(hot_fields); i++) {
-		const struct vmcs12_field *f = hot_field(n, i);
-		if (f && f->type != VMCS12_T_RO_DATA)
-			vmcs12_set(n->cache, f->encoding, vmcs_read(f->encoding));
-	}
+	for (u32 i = 0; i < shadow_count; i++)
+		if (!shadow_list[i].read_only)
+			cache_store(n->cache, &shadow_list[i], vmcs_read(shadow_list[i].encoding));
 	back_to_vmcs01(v);
 }
 
@@ -183,11 +213,8 @@ void nested_shadow_push(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = 0; i < ARRAY_SIZE(hot_fields); i++) {
-		const struct vmcs12_field *f = hot_field(n, i);
-		if (f)
-			vmcs_write(f->encoding, vmcs12_get(n->cache, f->encoding));
-	}
+	for (u32 i = 0; i < shadow_count; i++)
+		vmcs_write(shadow_list[i].encoding, cache_load(n->cache, &shadow_list[i]));
 	back_to_vmcs01(v);
 }
 

@@ -39,14 +39,49 @@ const u32 *nested_guest_fields(u32 *count)
 	return guest_fields;
 }
 
+/* L0's own bitmaps are fixed after boot and nearly empty: the words with
+ * bits set, found once, are all a merge needs to OR in. */
+#define L0_BITS_MAX 64
+struct l0_bits {
+	const u8 *page; /* the L0 bitmap page these words come from */
+	u32 count;
+	u16 index[L0_BITS_MAX];
+	u64 bits[L0_BITS_MAX];
+};
+
+static const struct l0_bits *l0_bits_of(const u8 *l0)
+{
+	static struct l0_bits cache[3];
+	for (u32 k = 0; k < ARRAY_SIZE(cache); k++) {
+		struct l0_bits *b = &cache[k];
+		if (b->page == l0)
+			return b;
+		if (b->page)
+			continue;
+		const u64 *w = (const u64 *)l0;
+		for (u32 i = 0; i < PAGE_SIZE / 8; i++) {
+			if (!w[i])
+				continue;
+			if (b->count == L0_BITS_MAX)
+				panic("L0's bitmap at %p has more than %u words set", l0, L0_BITS_MAX);
+			b->index[b->count] = (u16)i;
+			b->bits[b->count++] = w[i];
+		}
+		b->page = l0;
+		return b;
+	}
+	panic("more than %u L0 bitmaps", (u32)ARRAY_SIZE(cache));
+}
+
 /* One bitmap page: L1's bits OR L0's, so that an access exits if either
  * wants it; nested_l2_exit() sorts out whose it was. */
 static void merge_bitmap(u8 *out, u64 l1_gpa, const u8 *l0)
 {
-	const u64 *a = nested_gpa_ptr(l1_gpa), *b = (const u64 *)l0;
+	const struct l0_bits *b = l0_bits_of(l0);
 	u64 *o = (u64 *)out;
-	for (u32 i = 0; i < PAGE_SIZE / 8; i++)
-		o[i] = a[i] | b[i];
+	memcpy(out, nested_gpa_ptr(l1_gpa), PAGE_SIZE);
+	for (u32 i = 0; i < b->count; i++)
+		o[b->index[i]] |= b->bits[i];
 }
 
 /* What VMCS02 takes from VMCS01: L1's EFER, PAT, DR7 and DEBUGCTL as they
@@ -75,9 +110,13 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	if (proc & CPU_BASED_USE_IO_BITMAPS) {
 		merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
 		merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
+		n->io02_l0_only = false;
 	} else if (!(proc & CPU_BASED_UNCOND_IO_EXITING)) {
-		memcpy(n->io_bitmap02_a, v->io_bitmap_a, PAGE_SIZE);
-		memcpy(n->io_bitmap02_b, v->io_bitmap_b, PAGE_SIZE);
+		if (!n->io02_l0_only) { /* L0's bitmaps never change: copy once */
+			memcpy(n->io_bitmap02_a, v->io_bitmap_a, PAGE_SIZE);
+			memcpy(n->io_bitmap02_b, v->io_bitmap_b, PAGE_SIZE);
+			n->io02_l0_only = true;
+		}
 		proc |= CPU_BASED_USE_IO_BITMAPS;
 	}
 	if (proc & CPU_BASED_USE_IO_BITMAPS) {
