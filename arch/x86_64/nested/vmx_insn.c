@@ -154,17 +154,31 @@ static void emulate_vmxoff(struct vcpu *v)
 	vm_succeed();
 }
 
+/* The start VMCLEAR and VMPTRLD share (SDM 31.3): #UD/#GP, the operand,
+ * then VMfail for an invalid address or the VMXON region's. */
+static bool vmcs_ptr_operand(struct vcpu *v, u32 err_invalid, u32 err_vmxon, u64 *ptr)
+{
+	struct nested_vcpu *n = &v->nested;
+	if (!precheck(n) || read_ptr_operand(v, ptr))
+		return false;
+	if (!vmcs_ptr_ok(*ptr)) {
+		vm_fail(n, err_invalid);
+		return false;
+	}
+	if (*ptr == n->vmxon_ptr) {
+		vm_fail(n, err_vmxon);
+		return false;
+	}
+	return true;
+}
+
 /* SDM 31.3 VMCLEAR. */
 static void emulate_vmclear(struct vcpu *v)
 {
 	struct nested_vcpu *n = &v->nested;
 	u64 ptr;
-	if (!precheck(n) || read_ptr_operand(v, &ptr))
+	if (!vmcs_ptr_operand(v, VMXERR_VMCLEAR_INVALID_ADDR, VMXERR_VMCLEAR_VMXON_PTR, &ptr))
 		return;
-	if (!vmcs_ptr_ok(ptr))
-		return vm_fail(n, VMXERR_VMCLEAR_INVALID_ADDR);
-	if (ptr == n->vmxon_ptr)
-		return vm_fail(n, VMXERR_VMCLEAR_VMXON_PTR);
 	if (ptr == n->current_ptr) {
 		n->cache->launch_state = VMCS12_STATE_CLEAR;
 		vmcs12_flush(n);
@@ -183,12 +197,8 @@ static void emulate_vmptrld(struct vcpu *v)
 {
 	struct nested_vcpu *n = &v->nested;
 	u64 ptr;
-	if (!precheck(n) || read_ptr_operand(v, &ptr))
+	if (!vmcs_ptr_operand(v, VMXERR_VMPTRLD_INVALID_ADDR, VMXERR_VMPTRLD_VMXON_PTR, &ptr))
 		return;
-	if (!vmcs_ptr_ok(ptr))
-		return vm_fail(n, VMXERR_VMPTRLD_INVALID_ADDR);
-	if (ptr == n->vmxon_ptr)
-		return vm_fail(n, VMXERR_VMPTRLD_VMXON_PTR);
 	const struct vmcs12 *mem = nested_gpa_ptr(ptr);
 	/* Bit 31 set asks for a shadow VMCS, which L1 is not offered. */
 	if (mem->revision_id != VMCS12_REVISION)
