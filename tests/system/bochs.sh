@@ -41,19 +41,6 @@ run_image() {
 	rm -f "$logs/$name.img"
 }
 
-# The run ended through the monitor with status 0 and no panic.
-check_end() { # NAME LOG
-	local fatal
-	fatal=$(grep -a -m 1 '\[nestvisor\] FATAL' "$2" | tr -d '\r')
-	if [ -n "$fatal" ]; then
-		fail "$1" "$fatal"
-	elif [ "$run_rc" -eq 0 ] && grep -aq '\[nestvisor\] run ended: status 0' "$2"; then
-		pass "$1"
-	else
-		fail "$1" "${run_line:-no run} (log: $2)"
-	fi
-}
-
 test_linux() {
 	local t=bochs/linux log=$logs/linux.log
 	need_inputs $t "$loader" "$monitor" "$build/linux/vmlinuz" \

@@ -69,3 +69,18 @@ need_inputs() { # NAME FILE...
 results_status() {
 	! grep -q '^FAIL ' "$NV_RESULTS"
 }
+
+# One result for a run the monitor should have ended with status 0 and no
+# panic; run_rc and run_line are the caller's last tools/run.sh status and
+# final line.
+check_end() { # NAME LOG
+	local fatal
+	fatal=$(grep -a -m 1 '\[nestvisor\] FATAL' "$2" | tr -d '\r')
+	if [ -n "$fatal" ]; then
+		fail "$1" "$fatal"
+	elif [ "${run_rc:-1}" -eq 0 ] && grep -aq '\[nestvisor\] run ended: status 0' "$2"; then
+		pass "$1"
+	else
+		fail "$1" "${run_line:-no run} (log: $2)"
+	fi
+}

@@ -79,19 +79,6 @@ relay() {
 	fi
 }
 
-# The monitor ended the run with status 0 and no panic.
-check_end() { # NAME LOG
-	local fatal
-	fatal=$(grep -a -m 1 '\[nestvisor\] FATAL' "$2" | tr -d '\r')
-	if [ -n "$fatal" ]; then
-		fail "$1" "$fatal"
-	elif [ "$run_rc" -eq 0 ] && grep -aq '\[nestvisor\] run ended: status 0' "$2"; then
-		pass "$1"
-	else
-		fail "$1" "${run_line:-no run} (log: $2)"
-	fi
-}
-
 test_vmxtest() {
 	local bare=$logs/vmxtest-bare.log nv=$logs/vmxtest-nestvisor.log diffs
 	if need_inputs nested/bare "$vmxtest"; then
