@@ -26,8 +26,8 @@
 	} while (0)
 
 /* Field reads from the VMCS12 `v` in scope. */
-#define F(enc) vmcs12_get(v, (enc))
-#define F32(enc) ((u32)vmcs12_get(v, (enc)))
+#define F(enc) vmcs12_field(v, (enc))
+#define F32(enc) ((u32)vmcs12_field(v, (enc)))
 #define EC_CAP(c, m) ((c)->msr[(m) - MSR_IA32_VMX_BASIC])
 
 /* IA32_VMX_BASIC (Appendix A.1) */

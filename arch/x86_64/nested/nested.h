@@ -60,7 +60,7 @@ void nested_entry_failure_exit(struct vcpu *v, u32 reason, u64 qual);
 int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad);
 int nested_vmcs02_load(struct vcpu *v);
 void nested_vmcs01_load(struct vcpu *v);
-const u32 *nested_guest_fields(u32 *count);
+void nested_guest_fields_save(struct vmcs12 *c);
 
 static inline bool nested_l1_uses_ept(const struct vmcs12 *c)
 {

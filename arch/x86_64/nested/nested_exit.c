@@ -225,10 +225,7 @@ static void load_l1_host_state(struct vcpu *v, const struct vmcs12 *c, const str
  * from VMCS02 (still current). */
 static void save_l2_state(struct vcpu *v, struct vmcs12 *c, u32 reason, u64 qual)
 {
-	u32 count;
-	const u32 *f = nested_guest_fields(&count);
-	for (u32 i = 0; i < count; i++)
-		vmcs12_set(c, f[i], vmcs_read(f[i]));
+	nested_guest_fields_save(c);
 	c->guest_cr0 = vmcs_read(GUEST_CR0);
 	c->guest_cr4 = vmcs_read(GUEST_CR4);
 	u64 efer = vmcs_read(GUEST_IA32_EFER);

@@ -32,11 +32,55 @@ static const u32 guest_fields[] = {
 	GUEST_SYSENTER_CS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
 };
 
-/* Fields L1's exit sees as L2 left them (SDM 28.3 "Saving Guest State"). */
-const u32 *nested_guest_fields(u32 *count)
+/* guest_fields resolved once to their place in struct vmcs12: these
+ * copies run at every nested VM entry and every reflected exit. */
+static struct {
+	u16 offset;
+	u8 width;
+} guest_slots[ARRAY_SIZE(guest_fields)];
+
+static void resolve_guest_fields(void)
 {
-	*count = ARRAY_SIZE(guest_fields);
-	return guest_fields;
+	static bool resolved;
+	if (resolved)
+		return;
+	resolved = true;
+	for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++) {
+		const struct vmcs12_field *f = vmcs12_field_find(guest_fields[i]);
+		if (!f)
+			panic("guest field %x missing from the VMCS12 table", guest_fields[i]);
+		guest_slots[i].offset = f->offset;
+		guest_slots[i].width = f->width;
+	}
+}
+
+static u64 slot_load(const struct vmcs12 *c, u32 i)
+{
+	const u8 *p = (const u8 *)c + guest_slots[i].offset;
+	switch (guest_slots[i].width) {
+	case VMCS12_W16: return *(const u16 *)p;
+	case VMCS12_W32: return *(const u32 *)p;
+	default: return *(const u64 *)p;
+	}
+}
+
+static void slot_store(struct vmcs12 *c, u32 i, u64 v)
+{
+	u8 *p = (u8 *)c + guest_slots[i].offset;
+	switch (guest_slots[i].width) {
+	case VMCS12_W16: *(u16 *)p = (u16)v; break;
+	case VMCS12_W32: *(u32 *)p = (u32)v; break;
+	default: *(u64 *)p = v; break;
+	}
+}
+
+/* SDM 28.3 "Saving Guest State": the fields L1's exit sees as L2 left
+ * them, from the current VMCS (VMCS02). */
+void nested_guest_fields_save(struct vmcs12 *c)
+{
+	resolve_guest_fields();
+	for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
+		slot_store(c, i, vmcs_read(guest_fields[i]));
 }
 
 /* L0's own bitmaps are fixed after boot and nearly empty: the words with
@@ -193,8 +237,9 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 
 static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
 {
+	resolve_guest_fields();
 	for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
-		vmcs_write(guest_fields[i], vmcs12_get(c, guest_fields[i]));
+		vmcs_write(guest_fields[i], slot_load(c, i));
 	vmcs_write(GUEST_CR0, c->guest_cr0);
 	vmcs_write(GUEST_CR4, c->guest_cr4);
 
