@@ -15,6 +15,11 @@ void guest_skip_instruction(void)
 	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~(u64)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	/* A single-stepped instruction the monitor completed still owes the
+	 * guest its #DB trap: the BS bit of the pending debug exceptions makes
+	 * the CPU deliver it after VM entry (SDM 25.4.2, 27.7.3). */
+	if (vmcs_read(GUEST_RFLAGS) & RFLAGS_TF)
+		vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
 }
 
 /* Inject a hardware exception on the next VM entry (SDM 27.6 "Event

@@ -270,6 +270,9 @@
 #define GUEST_INTR_STATE_SMI            (1U << 2)
 #define GUEST_INTR_STATE_NMI            (1U << 3)
 
+/* --- Pending debug exceptions (SDM 25.4.2, Table 25-4) ------------------ */
+#define PENDING_DBG_BS                  (1U << 14) /* single step */
+
 /* --- Segment access rights as the VMCS holds them (SDM 25.4.1) ---------- */
 #define VMX_AR_TYPE_ACCESSED            (1U << 0)
 #define VMX_AR_S                        (1U << 4)
