@@ -90,6 +90,25 @@ void hct_checks_cpuid(struct hct_env *env)
 	tg_cpuid(NV_CPUID_MAX_LEAF, 0, r);
 	tg_expect(&c, r[0] == NV_VERSION, "EAX expected %x, got %x", NV_VERSION, r[0]);
 	tg_end(&c);
+
+	/* Single-stepping over CPUID, which the monitor executes for the
+	 * guest: the #DB trap comes right after CPUID, as on hardware (SDM
+	 * 18.3.1.4; POPF's TF takes effect after the next instruction). */
+	u64 after_cpuid = 0;
+	tg_begin(&c, "single-step-emulated-cpuid");
+	tg_fault_vector = TG_NO_FAULT;
+	asm volatile(TG_GUARD_BEGIN
+		     "xorl %%eax, %%eax\n\txorl %%ecx, %%ecx\n\t"
+		     "leaq 2f(%%rip), %0\n\t"
+		     "pushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\t"
+		     "cpuid\n"
+		     "2:\tnop\n\tnop"
+		     TG_GUARD_END
+		     : "=&r"(after_cpuid) : : "rax", "rbx", "rcx", "rdx", "r11", "memory");
+	tg_expect(&c, tg_fault_vector == EXC_DB && tg_fault_rip == after_cpuid,
+		  "expected #DB at %lx (after CPUID), got %s at %lx", after_cpuid,
+		  tg_vector_name(tg_fault_vector), tg_fault_rip);
+	tg_end(&c);
 }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)

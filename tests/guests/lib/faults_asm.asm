@@ -55,9 +55,11 @@ fault_common:
 	mov rax, [tg_fault_recover]
 	test rax, rax
 	jz .unexpected
-	; Registered: resume there, once. Every other register is untouched.
+	; Registered: resume there, once. Every other register is untouched;
+	; RFLAGS.TF is cleared (a single-step check's trap ends the stepping).
 	mov qword [tg_fault_recover], 0
 	mov [rsp + 24], rax
+	and qword [rsp + 40], ~0x100
 	pop rax
 	add rsp, 16
 	iretq
