@@ -93,7 +93,11 @@ void hct_checks_cpuid(struct hct_env *env)
 
 	/* Single-stepping over CPUID, which the monitor executes for the
 	 * guest: the #DB trap comes right after CPUID, as on hardware (SDM
-	 * 18.3.1.4; POPF's TF takes effect after the next instruction). */
+	 * 18.3.1.4; POPF's TF takes effect after the next instruction). On
+	 * real CPUs the VM exit leaves pending-debug-exceptions.BS clear and
+	 * the monitor must set it (exit.c); Bochs sets BS itself on such an
+	 * exit (a departure from hardware, Bochs issue 132), so here the check
+	 * catches a lost or doubled #DB rather than a missing BS. */
 	u64 after_cpuid = 0;
 	tg_begin(&c, "single-step-emulated-cpuid");
 	tg_fault_vector = TG_NO_FAULT;
