@@ -35,6 +35,20 @@ void guest_inject_exception(u8 vector, bool has_error, u32 error)
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 }
 
+/* An exit the monitor handles itself that interrupted the delivery of an
+ * event: the event is delivered again on the next entry (SDM 28.2.4
+ * "Information for VM Exits During Event Delivery"). True if there was one. */
+bool guest_reinject_interrupted_event(void)
+{
+	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO_FIELD);
+	if (!(idt & INTR_INFO_VALID))
+		return false;
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, idt & ~INTR_INFO_NMI_UNBLOCKING);
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(IDT_VECTORING_ERROR_CODE));
+	vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	return true;
+}
+
 u64 guest_gpr_read(struct vcpu *v, u8 gpr)
 {
 	return gpr == GPR_RSP ? vmcs_read(GUEST_RSP) : v->regs->gpr[gpr];

@@ -65,17 +65,14 @@ void ept_invalidate(struct vcpu *v)
  * and the NMI blocking an IRET had removed is restored (SDM 28.2.3
  * "Information About NMI Unblocking Due to IRET"; the bit is undefined
  * with NMI exiting but no virtual NMIs, or during event delivery). */
-static void ept_violation_restore_events(const struct ept_violation *e)
+void ept_violation_restore_events(void)
 {
-	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO_FIELD);
+	struct ept_violation e = ept_violation_decode(vmcs_read(EXIT_QUALIFICATION));
 	u32 pin = (u32)vmcs_read(PIN_BASED_VM_EXEC_CONTROL);
 
-	if (idt & INTR_INFO_VALID) {
-		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, idt & ~INTR_INFO_NMI_UNBLOCKING);
-		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(IDT_VECTORING_ERROR_CODE));
-		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
-	} else if (e->nmi_unblocking &&
-		   (!(pin & PIN_BASED_NMI_EXITING) || (pin & PIN_BASED_VIRTUAL_NMIS))) {
+	if (guest_reinject_interrupted_event())
+		return;
+	if (e.nmi_unblocking && (!(pin & PIN_BASED_NMI_EXITING) || (pin & PIN_BASED_VIRTUAL_NMIS))) {
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
 			   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) | GUEST_INTR_STATE_NMI);
 	}
@@ -87,7 +84,7 @@ void exit_ept_violation(struct vcpu *v)
 	struct ept_violation e = ept_violation_decode(vmcs_read(EXIT_QUALIFICATION));
 	u64 page = ALIGN_DOWN(gpa, PAGE_SIZE);
 
-	ept_violation_restore_events(&e);
+	ept_violation_restore_events();
 
 	if (!vmm_gpa_in_monitor(gpa, 1)) {
 		/* Past the identity map (e.g. a device placed high): map it

@@ -68,6 +68,8 @@ int host_setup(const struct nv_bootinfo *bi);
 /* Exit handling helpers (exit.c). */
 void guest_skip_instruction(void);
 void guest_inject_exception(u8 vector, bool has_error, u32 error);
+bool guest_reinject_interrupted_event(void);
+void ept_violation_restore_events(void);
 u64 guest_gpr_read(struct vcpu *v, u8 gpr);
 void guest_gpr_write(struct vcpu *v, u8 gpr, u64 value);
 int guest_cpl(void);

@@ -314,18 +314,6 @@ static int read_phys(void *ctx, u64 gpa, void *buf, u32 len)
 	return 0;
 }
 
-/* When L0 handles an exit that interrupted event delivery into L2, the
- * event is delivered again on the next entry (SDM 28.2.4). */
-static void reinject_idt_vectoring(void)
-{
-	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO_FIELD);
-	if (!(idt & INTR_INFO_VALID))
-		return;
-	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, idt & ~INTR_INFO_NMI_UNBLOCKING);
-	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(IDT_VECTORING_ERROR_CODE));
-	vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
-}
-
 bool nested_l2_exit(struct vcpu *v, u32 raw)
 {
 	struct nested_vcpu *n = &v->nested;
@@ -368,7 +356,7 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 	    nested_l1_uses_ept(n->cache)) {
 		switch (nested_ept_l2_exit(v, info.basic, &qual)) {
 		case NESTED_EPT_HANDLED:
-			reinject_idt_vectoring();
+			ept_violation_restore_events();
 			return false;
 		case NESTED_EPT_REFLECT_VIOLATION:
 			reflect(v, EXIT_REASON_EPT_VIOLATION, qual);
@@ -384,8 +372,10 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 		return false;
 	}
 
-	/* L0's own: what L0 intercepts for itself while L2 runs. */
-	reinject_idt_vectoring();
+	/* L0's own: what L0 intercepts for itself while L2 runs (an EPT
+	 * violation restores what it interrupted itself). */
+	if (info.basic != EXIT_REASON_EPT_VIOLATION)
+		guest_reinject_interrupted_event();
 	switch (info.basic) {
 	case EXIT_REASON_EPT_VIOLATION:
 		exit_ept_violation(v);

@@ -301,27 +301,44 @@ static bool eptp_valid(u64 eptp, u64 cap)
 	return !(eptp >> nested_maxphyaddr());
 }
 
-/* SDM 31.3 INVEPT. #UD unless EPT and INVEPT are offered; the type from
- * the register operand, then the 128-bit descriptor from memory. L0 keeps
- * one EPT02 and discards it for either type: more than asked is allowed. */
+/* The start INVEPT and INVVPID share (SDM 31.3): #UD unless the feature
+ * is offered, the #UD/#GP checks, the type from the register operand
+ * (VMfail 28 unless 'types' has its bit), then the 128-bit descriptor from
+ * memory. False when the instruction has already ended. */
+static bool inv_operands(struct vcpu *v, bool offered, u32 types, u64 *type, u64 desc[2])
+{
+	struct nested_vcpu *n = &v->nested;
+	u32 info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+	u64 linear;
+
+	if (!offered) {
+		inject_ud();
+		return false;
+	}
+	if (!precheck(n))
+		return false;
+	*type = guest_gpr_read(v, vmx_info_reg2(info));
+	if (!guest_in_64bit_mode())
+		*type = (u32)*type;
+	if (*type > 31 || !(types & (1u << *type))) {
+		vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
+		return false;
+	}
+	return !nested_mem_operand(v, 16, false, &linear) && !nested_read_linear(v, linear, desc, 16);
+}
+
+/* SDM 31.3 INVEPT. L0 keeps one EPT02 and discards it for either type:
+ * more than asked is allowed. */
 static void emulate_invept(struct vcpu *v)
 {
 	struct nested_vcpu *n = &v->nested;
 	u64 cap = n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)];
-	u32 info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+	u32 types = ((cap & EPT_CAP_INVEPT_SINGLE) ? 1u << INVEPT_SINGLE_CONTEXT : 0) |
+		    ((cap & EPT_CAP_INVEPT_ALL) ? 1u << INVEPT_ALL_CONTEXT : 0);
+	u64 type, desc[2];
 
-	if (!(n->caps.features & FEAT_BIT(FEAT_EPT)) || !(cap & EPT_CAP_INVEPT))
-		return inject_ud();
-	if (!precheck(n))
-		return;
-	u64 type = guest_gpr_read(v, vmx_info_reg2(info));
-	if (!guest_in_64bit_mode())
-		type = (u32)type;
-	if (!((type == INVEPT_SINGLE_CONTEXT && (cap & EPT_CAP_INVEPT_SINGLE)) ||
-	      (type == INVEPT_ALL_CONTEXT && (cap & EPT_CAP_INVEPT_ALL))))
-		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
-	u64 desc[2], linear;
-	if (nested_mem_operand(v, 16, false, &linear) || nested_read_linear(v, linear, desc, 16))
+	if (!inv_operands(v, (n->caps.features & FEAT_BIT(FEAT_EPT)) && (cap & EPT_CAP_INVEPT),
+			  types, &type, desc))
 		return;
 	if (type == INVEPT_SINGLE_CONTEXT && !eptp_valid(desc[0], cap))
 		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
@@ -334,28 +351,18 @@ static void emulate_invept(struct vcpu *v)
 #define INVVPID_INDIVIDUAL_ADDRESS 0
 #define INVVPID_ALL_CONTEXT 2
 
-/* SDM 31.3 INVVPID. #UD unless VPID and INVVPID are offered; the type
- * from the register operand, the descriptor (VPID in bits 15:0, bits 63:16
- * reserved, linear address in 127:64) from memory. VMCS02 runs without
+/* SDM 31.3 INVVPID: the descriptor holds the VPID in bits 15:0 (63:16
+ * reserved) and a linear address in bits 127:64. VMCS02 runs without
  * VPID, so the CPU already flushes L2's translations at every VM entry and
  * exit (SDM 29.4.3.3): after the checks there is nothing left to do. */
 static void emulate_invvpid(struct vcpu *v)
 {
 	struct nested_vcpu *n = &v->nested;
 	u64 cap = n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)];
-	u32 info = (u32)vmcs_read(VMX_INSTRUCTION_INFO);
+	u64 type, desc[2];
 
-	if (!(n->caps.features & FEAT_BIT(FEAT_VPID)) || !(cap & EPT_CAP_INVVPID))
-		return inject_ud();
-	if (!precheck(n))
-		return;
-	u64 type = guest_gpr_read(v, vmx_info_reg2(info));
-	if (!guest_in_64bit_mode())
-		type = (u32)type;
-	if (type > 3 || !(cap & BIT(INVVPID_TYPE_SHIFT + type)))
-		return vm_fail(n, VMXERR_INVEPT_INVVPID_OPERAND);
-	u64 desc[2], linear;
-	if (nested_mem_operand(v, 16, false, &linear) || nested_read_linear(v, linear, desc, 16))
+	if (!inv_operands(v, (n->caps.features & FEAT_BIT(FEAT_VPID)) && (cap & EPT_CAP_INVVPID),
+			  (cap >> INVVPID_TYPE_SHIFT) & 0xf, &type, desc))
 		return;
 	u16 vpid = desc[0] & 0xffff;
 	if (desc[0] >> 16)
