@@ -225,6 +225,10 @@ UNIT_HDR := $(wildcard tests/unit/*.h) boot/config.h \
 	arch/x86_64/nested/guest_walk.h arch/x86_64/nested/reflect.h \
 	arch/x86_64/nested/entry_checks.h arch/x86_64/nested/entry_checks_int.h
 UNIT_BIN := $(BUILD)/unit/run-unit
+# Pieces with build rules of their own: the KVM launcher L1 runs (it adds
+# its boot-protocol unit tests to UNIT_SRC) and the L2 images.
+include tools/nvlaunch/nvlaunch.mk
+include tests/l2/l2.mk
 $(UNIT_BIN): $(UNIT_SRC) $(UNIT_HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
