@@ -168,6 +168,25 @@ $(BUILD)/l1/%: tests/l1/%.c include/nestvisor/hypercall.h | $(DEPS_STAMP)
 $(INITRD): tools/mkinitrd.sh tests/l1/init $(L1_PROGS) $(KVM_MODS) | $(DEPS_STAMP)
 	$(Q)tools/mkinitrd.sh $@ tests/l1/init $(L1_PROGS) $(KVM_MODS)
 
+# The L1 initramfs of the container chains (docs/l2-chains.md): the one
+# above plus what L1 needs to run the container L2: tun.ko, Debian's QEMU
+# (tools/mkqemu-tree.sh), the project's launcher (tools/nvlaunch/), L1's
+# chain script, and L2's kernel and initramfs (tests/l2/) under /l2.
+INITRD_L2  := $(LINUX_DIR)/initrd-l2.img
+TUN_MOD    := $(LINUX_DIR)/modules/tun.ko
+QEMU_TREE  := $(BUILD)/qemu-tree
+NVLAUNCH   := $(BUILD)/l1/nvlaunch
+L2_CRUN    := $(BUILD)/l2/initrd-crun.img
+$(TUN_MOD): $(VMLINUZ)
+	$(Q)tools/get-kernel.sh $(LINUX_DIR)
+$(QEMU_TREE)/.done: tools/mkqemu-tree.sh | $(DEPS_STAMP)
+	$(Q)tools/mkqemu-tree.sh $(QEMU_TREE) && touch $@
+$(INITRD_L2): tools/mkinitrd.sh tests/l1/init tests/l1/l2chain $(L1_PROGS) $(NVLAUNCH) \
+		$(KVM_MODS) $(TUN_MOD) $(QEMU_TREE)/.done $(VMLINUZ) $(L2_CRUN)
+	$(Q)tools/mkinitrd.sh --zstd --tree $(QEMU_TREE) --file $(VMLINUZ):/l2/vmlinuz \
+		--file $(L2_CRUN):/l2/initrd.img $@ tests/l1/init tests/l1/l2chain \
+		$(L1_PROGS) $(NVLAUNCH) $(KVM_MODS) $(TUN_MOD)
+
 # ---------------------------------------------------------------------------
 # Images.
 IMG_DEMO := $(BUILD)/nestvisor.img

@@ -2,7 +2,8 @@
 # get-kernel.sh OUTDIR: fetch Debian's cloud kernel (the version that
 # linux-image-cloud-amd64 depends on) as nestvisor's L1 guest kernel:
 #   OUTDIR/vmlinuz            the kernel (EFI stub)
-#   OUTDIR/modules/*.ko       kvm.ko, kvm-intel.ko, irqbypass.ko, uncompressed
+#   OUTDIR/modules/*.ko       kvm.ko, kvm-intel.ko, irqbypass.ko, tun.ko
+#                             (uncompressed)
 #   OUTDIR/version            the kernel release, e.g. 6.1.0-56-cloud-amd64
 # Does nothing if OUTDIR already holds all of them.
 set -euo pipefail
@@ -12,12 +13,12 @@ die() { echo "$prog: $*" >&2; exit 1; }
 
 case ${1:-} in
 --help|-h)
-	sed -n '2,7s/^# \{0,1\}//p' "$0"
+	sed -n '2,8s/^# \{0,1\}//p' "$0"
 	exit 0 ;;
 "") die "usage: tools/get-kernel.sh OUTDIR" ;;
 esac
 out=$1
-mods=(kvm.ko kvm-intel.ko irqbypass.ko)
+mods=(kvm.ko kvm-intel.ko irqbypass.ko tun.ko)
 
 done_already() {
 	[ -s "$out/version" ] && [ -s "$out/vmlinuz" ] || return 1
