@@ -1,2 +1,25 @@
-# The L2 images: a boot2docker-style Linux for containers (tests/l2/).
-# Included by the top-level Makefile.
+# The L2 images: a boot2docker-style Linux for containers (tests/l2/,
+# docs/l2-image.md). Included by the top-level Makefile.
+
+L2_DIR := $(BUILD)/l2
+L2_INITRD_CRUN := $(L2_DIR)/initrd-crun.img
+# Every input of the crun image; the L2 side comes from Debian packages that
+# tools/mkl2initrd.sh downloads into $(L2_DIR)/debs (not installed here).
+L2_CRUN_INPUTS := tools/mkl2initrd.sh tests/l2/init tests/l2/forward tests/l2/outb.c \
+	tests/l2/bundle/config.json $(shell find tests/l2/bundle/rootfs -type f 2>/dev/null)
+
+# The modules must be those of the kernel L2 boots: build/linux/vmlinuz.
+$(L2_INITRD_CRUN): $(L2_CRUN_INPUTS) $(VMLINUZ) | $(DEPS_STAMP)
+	$(Q)tools/mkl2initrd.sh --kernel-release "$$(cat $(LINUX_DIR)/version)" \
+		--cache $(L2_DIR)/debs $@
+
+.PHONY: l2 test-l2img
+l2: $(L2_INITRD_CRUN)
+
+# The L2 image on QEMU/TCG (no VT-x needed): q35 with virtio-net-pci and
+# microvm with virtio-mmio; container lines, the HTTP page through the
+# forwarded port, the exit status. About 1 min.
+test-l2img: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(RESULTS)
+	-$(Q)$(call build_inputs,$(VMLINUZ) $(L2_INITRD_CRUN))
+	$(Q)tests/system/l2img.sh $(BUILD) $(RESULTS)/l2img.txt
