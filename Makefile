@@ -268,7 +268,7 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 # is removed so the tier reports it missing instead of using a stale one.
 build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
-.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1
+.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(Q)$(call tier,unit)
@@ -277,6 +277,7 @@ test: | $(DEPS_STAMP)
 	-$(Q)$(call tier,nested)
 	-$(Q)$(call tier,kvm)
 	-$(Q)$(call tier,kvm-l1)
+	-$(Q)$(call tier,l2)
 	$(Q)tests/summary.sh $(RESULTS)
 
 test-unit: | $(DEPS_STAMP)
@@ -309,6 +310,14 @@ test-kvm-l1: | $(DEPS_STAMP)
 	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD))
 	$(Q)tests/system/kvm-l1.sh $(BUILD) $(RESULTS)/kvm-l1.txt
 
+# The container chains (docs/l2-chains.md): L1 runs the crun L2 with QEMU,
+# then with nvlaunch, on bare Bochs (the oracle) and on the monitor, side
+# by side: about 10 min.
+test-l2: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(RESULTS)
+	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD_L2))
+	$(Q)tests/system/l2.sh $(BUILD) $(RESULTS)/l2.txt
+
 # QEMU/KVM with nested VT-x: a SKIP line on hosts without it.
 test-kvm: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
@@ -333,7 +342,7 @@ help:
 	@echo "make            build the loader, the monitor and the test guests"
 	@echo "make run        boot the demonstration (Linux as L1): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
-	@echo "make test-unit | test-qemu | test-bochs | test-nested | test-kvm | test-kvm-l1   one tier"
+	@echo "make test-unit | test-qemu | test-bochs | test-nested | test-kvm | test-kvm-l1 | test-l2   one tier"
 	@echo "make bench      vmxbench on bare Bochs and on nestvisor: cycles per VMX operation (docs/benchmarks.md)"
 	@echo "make deps       install the Debian packages the build uses"
 	@echo "make clean"

@@ -1,0 +1,150 @@
+#!/bin/bash
+# l2.sh BUILD OUT: the l2 tier (issue 6, docs/l2-chains.md). Linux as L1
+# loads kvm-intel and runs the container L2 (tests/l2/) twice in one boot,
+# first with Debian's QEMU, then with the project's nvlaunch
+# (nestvisor.test=l2-both): each L2 runs a crun container, serves a page
+# from a second one that L1 fetches over the network, and powers off with
+# its status. Two Bochs runs, side by side:
+#   bare:      the same image on bare Bochs (Bochs's own VMX, no monitor):
+#              the oracle. NV_TEST_REFERENCE=0 skips it.
+#   nestvisor: the loader, the monitor and the same L1.
+# Every container line is checked against tests/l2/expect-crun, and the
+# nestvisor run's container lines must equal the oracle's. Bounded by
+# NV_L2_TIMEOUT s (default 1500) each. Results l2/<run>/<vmm>/<check>;
+# serial logs in BUILD/test-logs/l2/.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"
+
+build=${1:?usage: tests/system/l2.sh BUILD OUT}
+results_init "${2:?usage: tests/system/l2.sh BUILD OUT}"
+logs=$build/test-logs/l2
+mkdir -p "$logs"
+
+loader=$build/BOOTX64.efi
+monitor=$build/nestvisor.elf
+kernel=$build/linux/vmlinuz
+initrd=$build/linux/initrd-l2.img
+expect=$top/tests/l2/expect-crun
+cmdline="console=ttyS0,115200 quiet nestvisor.test=l2-both"
+timeout=${NV_L2_TIMEOUT:-1500}
+mem=${NV_L2_BOCHS_MEM:-1024}
+
+# boot NAME STOP-REGEX MKIMAGE-ARGS...: build NAME.img and boot it on Bochs;
+# writes NAME.rc (run.sh's status; 2: no image) and NAME.run.
+boot() {
+	local name=$1 stop=$2
+	shift 2
+	if ! "$top/tools/mkimage.sh" --loader "$loader" --kernel "$kernel" \
+		--initrd "$initrd" --cmdline "$cmdline" --debug-exit yes \
+		--out "$logs/$name.img" "$@" >"$logs/$name.mkimage" 2>&1; then
+		echo "mkimage.sh failed: $(tail -n 1 "$logs/$name.mkimage")" >"$logs/$name.run"
+		echo 2 >"$logs/$name.rc"
+		return
+	fi
+	"$top/tools/run.sh" --emulator bochs --image "$logs/$name.img" --mem "$mem" \
+		--timeout "$timeout" --log "$logs/$name.log" --stop-on "$stop" \
+		>"$logs/$name.run" 2>&1
+	echo $? >"$logs/$name.rc"
+	rm -f "$logs/$name.img"
+}
+
+# The L1 lines of LOG (the monitor's lines cut out, pieces of L1's lines
+# that they split rejoined), then the part of them between l2chain's start
+# of VMM and its end: LOG.l1, LOG.VMM.
+split_log() { # LOG
+	local vmm
+	sed -z 's/\[nestvisor\] [^\r\n]*\r\?\n//g' "$1" | tr -d '\r' >"$1.l1"
+	for vmm in qemu nvlaunch; do
+		sed -n "/nestvisor-l1: starting L2 with $vmm /,/nestvisor-l1: $vmm exited with status/p" \
+			"$1.l1" >"$1.$vmm"
+	done
+}
+
+# The checks on one chain: every line tests/l2/expect-crun names, then the
+# verdicts. expect-crun: "NAME<TAB>REGEX" lines; '#' starts a comment.
+check_chain() { # RUN VMM LOG
+	local t=l2/$1/$2 log=$3.$2 name re
+	if [ ! -s "$log" ]; then
+		fail "$t/chain" "l2chain never started L2 with $2 ($(tail -n 1 "$logs/$1.run"); log: $3)"
+		return
+	fi
+	while IFS=$'\t' read -r name re; do
+		case $name in ''|'#'*) continue ;; esac
+		expect_log "$log" "$re" "$t/$name"
+	done <"$expect"
+	expect_log "$log" 'nestvisor-l1: http reply: HTTP/1\.[01] 200' "$t/http-status"
+	expect_log "$log" 'nestvisor-l1: http reply: .*served by a crun container in L2' "$t/http-page"
+	expect_log "$log" "nestvisor-l1: $2 exited with status 1 " "$t/l2-exit-status-0"
+	expect_log "$log" "nestvisor-l1: L2 chain with $2: PASS" "$t/chain"
+}
+
+# The container's own lines of a chain, for the oracle comparison.
+container_lines() { # LOG
+	grep -aE '^container: ' "$1" 2>/dev/null
+}
+
+runs=(nestvisor)
+[ "${NV_TEST_REFERENCE:-1}" = 0 ] || runs+=(bare)
+if ! need_inputs l2/inputs "$loader" "$monitor" "$kernel" "$initrd" "$expect"; then
+	results_status
+	exit
+fi
+echo "l2.sh: booting ${runs[*]} on Bochs side by side (up to $timeout s each)"
+# The monitor ends its run through the debug-exit port (or a FATAL); on
+# bare Bochs nothing listens there, so that run stops on /init's last line.
+boot nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
+	--monitor "$monitor" --on-no-vmx stop --nested yes &
+[ "${NV_TEST_REFERENCE:-1}" = 0 ] ||
+	boot bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
+wait
+
+for run in "${runs[@]}"; do
+	log=$logs/$run.log
+	echo "l2.sh: $run: $(tail -n 1 "$logs/$run.run")"
+	if [ ! -f "$log" ]; then
+		fail "l2/$run/boot" "$(tail -n 1 "$logs/$run.run")"
+		continue
+	fi
+	split_log "$log"
+	for vmm in qemu nvlaunch; do check_chain "$run" "$vmm" "$log"; done
+done
+[ "${NV_TEST_REFERENCE:-1}" = 0 ] &&
+	skip l2/oracle "reference run on bare Bochs skipped (NV_TEST_REFERENCE=0)"
+
+log=$logs/nestvisor.log
+if [ -f "$log" ]; then
+	expect_log "$log.l1" 'nvcheck: hypervisor signature NestVisorVMM' l2/nestvisor/l1-on-nestvisor
+	# The oracle: the container saw the same on bare Bochs as on nestvisor.
+	if [ "${NV_TEST_REFERENCE:-1}" != 0 ] && [ -f "$logs/bare.log" ]; then
+		for vmm in qemu nvlaunch; do
+			container_lines "$logs/bare.log.$vmm" >"$logs/bare.$vmm.container"
+			container_lines "$log.$vmm" >"$logs/nestvisor.$vmm.container"
+			if [ ! -s "$logs/bare.$vmm.container" ]; then
+				fail "l2/oracle/$vmm" "no container lines on bare Bochs"
+			elif cmp -s "$logs/bare.$vmm.container" "$logs/nestvisor.$vmm.container"; then
+				pass "l2/oracle/$vmm"
+			else
+				fail "l2/oracle/$vmm" "container lines differ from bare Bochs: $(diff "$logs/bare.$vmm.container" \
+					"$logs/nestvisor.$vmm.container" | grep -m 1 '^[<>]')"
+			fi
+		done
+	fi
+	# The monitor's statistics by level: L2's exits, how many went to L1,
+	# timer interrupts that arrived while L2 ran, L2 memory through EPT02.
+	expect_log "$log" '\[nestvisor\] exit statistics: [0-9]+ exits from L1' l2/nestvisor/stats-l1
+	expect_log "$log" '\[nestvisor\] exit statistics: [0-9]+ exits from L2, [1-9][0-9]* reflected to L1' \
+		l2/nestvisor/stats-l2-reflected
+	for r in '1 EXTERNAL_INTERRUPT' '30 IO_INSTRUCTION' '48 EPT_VIOLATION'; do
+		if sed -n '/exits from L2/,$p' "$log" | grep -aqE "\[nestvisor\] +$r +[1-9]"; then
+			pass "l2/nestvisor/stats-l2-${r#* }"
+		else
+			fail "l2/nestvisor/stats-l2-${r#* }" "no $r among L2's exits in $log"
+		fi
+	done
+	run_rc=$(cat "$logs/nestvisor.rc" 2>/dev/null || echo 1)
+	run_line=$(tail -n 1 "$logs/nestvisor.run")
+	check_end l2/nestvisor/run-ended "$log"
+fi
+results_status
