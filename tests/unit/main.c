@@ -18,5 +18,6 @@ int main(void)
 	failed += unit_reflect();
 	failed += unit_entry_checks();
 	failed += unit_ept12();
+	failed += unit_nvlaunch_boot();
 	return failed ? 1 : 0;
 }

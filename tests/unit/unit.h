@@ -23,5 +23,6 @@ int unit_guest_walk(void);
 int unit_reflect(void);
 int unit_entry_checks(void);
 int unit_ept12(void);
+int unit_nvlaunch_boot(void);
 
 #endif
