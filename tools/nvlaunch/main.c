@@ -454,13 +454,13 @@ int main(int argc, char **argv)
 				die(EXIT_ERROR, "--mem: bad size '%s' (MB)", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_ERROR;
+		default: die(EXIT_ERROR, "bad option (nvlaunch --help lists them)");
 		}
 	}
-	if (!kernel || optind != argc) {
-		usage(stderr);
-		return EXIT_ERROR;
-	}
+	if (optind != argc)
+		die(EXIT_ERROR, "unexpected argument '%s' (nvlaunch --help)", argv[optind]);
+	if (!kernel)
+		die(EXIT_ERROR, "--kernel is required (nvlaunch --help)");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	kfile = read_file(kernel, &ksize);
