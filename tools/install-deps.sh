@@ -24,6 +24,7 @@ pkgs=(
 	libcmocka-dev                      # unit tests
 	xz-utils zstd                      # kernel modules may be compressed
 	bsdutils coreutils procps          # script, timeout, ps
+	curl                               # l2img tier: the L2 container's page
 )
 
 missing=()
