@@ -190,10 +190,11 @@ $(INITRD_L2): tools/mkinitrd.sh tests/l1/init tests/l1/l2chain $(L1_PROGS) $(NVL
 # ---------------------------------------------------------------------------
 # Images.
 IMG_DEMO := $(BUILD)/nestvisor.img
-$(IMG_DEMO): $(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD) tools/mkimage.sh
+# The demonstration: L1 runs the container L2 with QEMU (docs/l2-chains.md).
+$(IMG_DEMO): $(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD_L2) tools/mkimage.sh
 	$(Q)tools/mkimage.sh --loader $(LOADER) --monitor $(MONITOR) \
-		--kernel $(VMLINUZ) --initrd $(INITRD) \
-		--cmdline "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200 nestvisor.demo=1" \
+		--kernel $(VMLINUZ) --initrd $(INITRD_L2) \
+		--cmdline "console=ttyS0,115200 quiet nestvisor.demo=1" \
 		--debug-exit yes --out $@
 
 .PHONY: all
@@ -213,7 +214,7 @@ RUN_ARGS_qemu-kvm := --emulator qemu --kvm
 
 .PHONY: run
 run: $(IMG_DEMO)
-	$(Q)tools/run.sh $(RUN_ARGS_$(RUN_EMU)) --image $(IMG_DEMO) --timeout 600 \
+	$(Q)tools/run.sh $(RUN_ARGS_$(RUN_EMU)) --image $(IMG_DEMO) --timeout 1500 \
 		--log $(BUILD)/run-serial.log --echo
 
 # ---------------------------------------------------------------------------
