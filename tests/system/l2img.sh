@@ -139,7 +139,7 @@ check_boot() { # BOOT BUS
 	else
 		pass "$b/http"
 	fi
-	expect_log "$log" '^nestvisor-l2: ok httpd: request served' "$b/served"
+	expect_log "$log" '^nestvisor-l2: ok httpd: request served \(served: HTTP/1\.[01] 200 OK\)$' "$b/served"
 	expect_no_log "$log" '^nestvisor-l2: FAIL ' "$b/no-failed-step"
 	if [ "$rc" -eq 1 ] && grep -aqx 'nestvisor-l2: status 0' "$log"; then
 		pass "$b/status"
