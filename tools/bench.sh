@@ -6,7 +6,10 @@
 # inputs exist, the kvm-l1 image (Linux as L1 runs KVM and an L2) for its
 # exit statistics. Prints a table and writes it to BUILD/bench.txt; logs
 # in BUILD/bench/.
+# Then the container L2 (docs/l2-chains.md): L1 runs it with QEMU, on bare
+# Bochs and on nestvisor, for L2's boot time on L1's clock.
 #   NV_BENCH_LINUX=0   skip the Linux run (about 40 s)
+#   NV_BENCH_L2=0      skip the container-L2 runs (about 5 min)
 #   NV_BENCH_REPEAT=0  run each vmxbench image once
 #   NV_BENCH_LABEL=..  the table's header names this instead of the commit
 #                      (for a BUILD whose monitor comes from another tree)
@@ -25,6 +28,7 @@ monitor=$build/nestvisor.elf
 bench=$build/guests/vmxbench.efi
 kernel=$build/linux/vmlinuz
 initrd=$build/linux/initrd.img
+initrd_l2=$build/linux/initrd-l2.img
 
 for f in "$loader" "$monitor" "$bench"; do
 	[ -f "$f" ] || { echo "bench.sh: missing $f (make bench builds it)" >&2; exit 2; }
@@ -61,6 +65,18 @@ boot_linux() {
 		--on-no-vmx stop --nested yes
 }
 
+# The container L2 through QEMU in L1, with (nestvisor) or without (bare)
+# the monitor; bare Bochs has nothing on the debug-exit port, so that run
+# stops on /init's last line.
+boot_l2() { # bare|nestvisor
+	local stop='Kernel panic - not syncing|\[nestvisor-boot\] FATAL' args=()
+	[ "$1" = bare ] && stop='nestvisor-l1: ending the run with status|Kernel panic'
+	[ "$1" = nestvisor ] && args=(--monitor "$monitor" --on-no-vmx stop --nested yes)
+	[ "$1" = bare ] && args=(--on-no-vmx native)
+	boot "l2-$1" 1500 "$stop" --loader "$loader" --kernel "$kernel" --initrd "$initrd_l2" \
+		--cmdline "console=ttyS0,115200 quiet nestvisor.test=l2-qemu" --debug-exit yes "${args[@]}"
+}
+
 # The guest's lines, each once (the firmware console may repeat them).
 lines() { # LOG
 	grep -ao 'vmxbench: .*' "$1" 2>/dev/null | tr -d '\r' | awk '!seen[$0]++'
@@ -77,6 +93,14 @@ boot_bare bare & pids+=($!)
 boot_nestvisor nestvisor & pids+=($!)
 [ $linux = 1 ] && { boot_linux & pids+=($!); }
 wait "${pids[@]}"
+l2=0
+if [ "${NV_BENCH_L2:-1}" != 0 ] && [ -f "$kernel" ] && [ -f "$initrd_l2" ]; then
+	l2=1
+	echo "bench.sh: the container L2 through QEMU in L1, on bare Bochs and on nestvisor"
+	boot_l2 bare & pids=($!)
+	boot_l2 nestvisor & pids+=($!)
+	wait "${pids[@]}"
+fi
 repeat=0
 if [ "${NV_BENCH_REPEAT:-1}" != 0 ]; then
 	repeat=1
@@ -93,6 +117,16 @@ for n in bare nestvisor; do
 		status=1
 	fi
 done
+
+# l2chain's "time:" line for WHAT in LOG: the seconds.
+l2_time() { # LOG WHAT
+	tr -d '\r' <"$1" 2>/dev/null | grep -a "^nestvisor-l1: time: .*$2 " |
+		head -n 1 | sed -n 's/.* \([0-9][0-9]*\.[0-9]*\) s after.*/\1/p'
+}
+ratio() { # A B: B/A
+	[ -n "$1" ] && [ -n "$2" ] || { echo -; return; }
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2fx\n", b / a; else print "-" }'
+}
 
 # Measurements and exit counts, without the notes: what must repeat.
 numbers() { lines "$1" | grep -E '^vmxbench: [a-z0-9-]+ [0-9.]+ cycles|^vmxbench: exits '; }
@@ -177,6 +211,19 @@ fi
 			printf "  L2 exits by reason:%s\n", r2
 			printf "  L1 exits by reason (whole run, %d):%s\n", l1, r1
 		}'
+	fi
+	if [ $l2 = 1 ]; then
+		echo
+		echo "The container L2 (Linux 6.1, crun) started by QEMU in L1, seconds on L1's clock"
+		echo "(guest seconds: the TSC runs at the CPUID frequency, one tick per instruction):"
+		printf "%-36s %14s %18s %9s\n" "L2 boot" "bare Bochs" "nestvisor" "ratio"
+		for what in "reached its /init:to init" "container printed its first line:to the container's first line"; do
+			key=${what%%:*} label=${what#*:}
+			b=$(l2_time "$out/l2-bare.log" "$key") n=$(l2_time "$out/l2-nestvisor.log" "$key")
+			printf "%-36s %14s %18s %9s\n" "$label" "${b:--}" "${n:--}" "$(ratio "$b" "$n")"
+		done
+		echo "  EPT violations L0 handled for L2 (whole run): $(tr -d '\r' <"$out/l2-nestvisor.log" |
+			sed -n '/exits from L2/,$p' | awk '$3 == "EPT_VIOLATION" { print $4 }' | head -n 1)"
 	fi
 } >"$table"
 cat "$table"
