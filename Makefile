@@ -323,7 +323,7 @@ test-l2: | $(DEPS_STAMP)
 test-kvm: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
 	-$(Q)if grep -qw vmx /proc/cpuinfo; then \
-		$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD)); fi
+		$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD) $(INITRD_L2)); fi
 	$(Q)tests/system/kvm.sh $(BUILD) $(RESULTS)/kvm.txt
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/bin/bash
 # kvm.sh BUILD OUT: the qemu-kvm tier. On an Intel host whose KVM offers
-# nested VT-x, boot the demonstration (Linux as L1 on the monitor) under
-# QEMU/KVM with -cpu host,+vmx; anywhere else, one SKIP line saying why.
+# nested VT-x, boot Linux as L1 on the monitor under QEMU/KVM with -cpu
+# host,+vmx, then the container chains (nestvisor.test=l2-both, the l2
+# tier's image: docs/l2-chains.md); anywhere else, one SKIP line saying why.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -41,5 +42,30 @@ if [ $rc -eq 0 ] && grep -aq 'nvcheck: hypervisor signature NestVisorVMM' "$log"
 	pass $t
 else
 	fail $t "$(tail -n 1 "$logs/run") (log: $log)"
+fi
+
+# The container chains: L1's KVM runs the crun L2 with QEMU, then nvlaunch.
+t=qemu-kvm/l2-chains
+if need_inputs $t "$build/linux/initrd-l2.img"; then
+	img=$logs/l2.img log=$logs/l2.log
+	if "$top/tools/mkimage.sh" --loader "$build/BOOTX64.efi" \
+		--monitor "$build/nestvisor.elf" --kernel "$build/linux/vmlinuz" \
+		--initrd "$build/linux/initrd-l2.img" --debug-exit yes --out "$img" \
+		--cmdline "console=ttyS0,115200 quiet nestvisor.test=l2-both" >"$logs/l2.mkimage" 2>&1; then
+		"$top/tools/run.sh" --emulator qemu --kvm --image "$img" --timeout 600 \
+			--mem 1024 --log "$log" >"$logs/l2.run" 2>&1
+		rc=$?
+		rm -f "$img"
+		for vmm in qemu nvlaunch; do
+			if grep -aq "nestvisor-l1: L2 chain with $vmm: PASS" "$log"; then
+				pass "$t/$vmm"
+			else
+				fail "$t/$vmm" "no 'L2 chain with $vmm: PASS' ($(tail -n 1 "$logs/l2.run"); log: $log)"
+			fi
+		done
+		[ $rc -eq 0 ] && pass "$t/run-ended" || fail "$t/run-ended" "$(tail -n 1 "$logs/l2.run")"
+	else
+		fail $t "mkimage.sh failed: $(tail -n 1 "$logs/l2.mkimage")"
+	fi
 fi
 results_status
