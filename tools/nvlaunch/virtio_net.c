@@ -231,7 +231,9 @@ static void vnet_tx(void)
 
 	while ((head = pop_chain(q, 0, iov, &n)) >= 0) {
 		n = iov_skip(iov, n, NET_HDR_LEN);
-		if (n > 0 && writev(vn.tap, iov, n) < 0 && errno != EAGAIN)
+		/* A full queue (EAGAIN) or a tap that is down (EIO) drops the
+		 * frame, as a cable would; anything else is worth a line. */
+		if (n > 0 && writev(vn.tap, iov, n) < 0 && errno != EAGAIN && errno != EIO)
 			perror("nvlaunch: tap write");
 		push_used(q, (uint32_t)head, 0);
 	}
