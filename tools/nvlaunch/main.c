@@ -18,6 +18,7 @@
 #include "acpi.h"
 #include "boot.h"
 #include "nvlaunch.h"
+#include "ports.h"
 #include "uart.h"
 #include "virtio_net.h"
 #include <errno.h>
@@ -34,20 +35,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* nvlaunch's exit status. Odd values come from L2 through the debug-exit
- * port ((v << 1) | 1, as QEMU's isa-debug-exit), even ones from nvlaunch. */
-#define EXIT_POWEROFF   0
-#define EXIT_REBOOT     2
-#define EXIT_L2_FAILED  4   /* triple fault, internal error, failed entry */
-#define EXIT_ERROR      6   /* options, /dev/kvm, image, memory, KVM calls */
-
-/* Ports nvlaunch emulates besides the UART and the PM1a blocks. */
-#define PORT_I8042_DATA     0x60
-#define PORT_I8042_CMD      0x64
-#define I8042_CMD_RESET     0xfe    /* pulse the CPU reset line */
-#define PORT_CMOS_DATA      0x71
-#define PORT_DEBUG_EXIT     0xf4
 
 /* Pages VMX needs in guest-physical space, in the hole below 4 GiB. */
 #define KVM_TSS_ADDR        0xfffbd000UL
@@ -73,7 +60,6 @@ static struct {
 	uint8_t *low, *high;          /* RAM below 3 GiB; RAM from 4 GiB */
 	uint64_t low_size, high_size;
 	struct uart com1;
-	uint16_t pm1_en, pm1_cnt;
 	int net;
 } vm = { .kvm = -1 };
 
@@ -90,7 +76,7 @@ static void die(int status, const char *fmt, ...)
 	exit(status);
 }
 
-static void finish(int status, const char *why)
+void vm_finish(int status, const char *why)
 {
 	fflush(stdout);
 	fprintf(stderr, "nvlaunch: %s, exit status %d\n", why, status);
@@ -102,7 +88,7 @@ static int kvm_ioctl(int fd, unsigned long req, void *arg, const char *name)
 	int r = ioctl(fd, req, arg);
 
 	if (r < 0)
-		die(EXIT_ERROR, "%s: %s", name, strerror(errno));
+		die(NV_EXIT_ERROR, "%s: %s", name, strerror(errno));
 	return r;
 }
 #define KVM(fd, req, arg) kvm_ioctl(fd, req, (void *)(arg), #req)
@@ -132,10 +118,10 @@ static void *read_file(const char *path, size_t *size)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0)
-		die(EXIT_ERROR, "%s: %s", path, strerror(errno));
+		die(NV_EXIT_ERROR, "%s: %s", path, strerror(errno));
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size)
-		die(EXIT_ERROR, "%s: cannot read %lld bytes", path, (long long)st.st_size);
+		die(NV_EXIT_ERROR, "%s: cannot read %lld bytes", path, (long long)st.st_size);
 	close(fd);
 	*size = (size_t)st.st_size;
 	return buf;
@@ -148,8 +134,8 @@ static void report_vcpu(const char *what)
 	struct kvm_sregs s;
 
 	if (ioctl(vm.vcpu, KVM_GET_REGS, &r) < 0 || ioctl(vm.vcpu, KVM_GET_SREGS, &s) < 0)
-		die(EXIT_L2_FAILED, "%s (registers unreadable: %s)", what, strerror(errno));
-	die(EXIT_L2_FAILED, "%s: RIP=0x%llx RSP=0x%llx RFLAGS=0x%llx CS=0x%x CR0=0x%llx "
+		die(NV_EXIT_L2_FAILED, "%s (registers unreadable: %s)", what, strerror(errno));
+	die(NV_EXIT_L2_FAILED, "%s: RIP=0x%llx RSP=0x%llx RFLAGS=0x%llx CS=0x%x CR0=0x%llx "
 	    "CR2=0x%llx CR3=0x%llx CR4=0x%llx EFER=0x%llx", what, r.rip, r.rsp, r.rflags,
 	    s.cs.selector, s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 }
@@ -163,12 +149,12 @@ static void setup_cpuid(void)
 	for (;;) {
 		c = realloc(c, sizeof(*c) + n * sizeof(c->entries[0]));
 		if (!c)
-			die(EXIT_ERROR, "out of memory");
+			die(NV_EXIT_ERROR, "out of memory");
 		c->nent = n;
 		if (ioctl(vm.kvm, KVM_GET_SUPPORTED_CPUID, c) == 0)
 			break;
 		if (errno != E2BIG)
-			die(EXIT_ERROR, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+			die(NV_EXIT_ERROR, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		n *= 2;
 	}
 	for (i = 0; i < c->nent; i++) {
@@ -233,42 +219,13 @@ static void setup_vcpu_state(const struct boot_layout *b)
 	KVM(vm.vcpu, KVM_SET_REGS, &r);
 }
 
-/* One port access of size bytes; data is in kvm_run's page. */
+/* One port access: the UART, else the legacy ports. */
 static void port_io(uint16_t port, int is_write, uint8_t *data, unsigned int size)
 {
-	uint32_t v = 0;
-
-	memcpy(&v, data, size);
-	if (port >= UART_COM1_BASE && port < UART_COM1_BASE + UART_NREGS) {
+	if (port >= UART_COM1_BASE && port < UART_COM1_BASE + UART_NREGS)
 		uart_io(&vm.com1, port - UART_COM1_BASE, is_write, data);
-		return;
-	}
-	if (is_write) {
-		if (port == PORT_DEBUG_EXIT)
-			finish((int)(((v << 1) | 1) & 0xff), "L2 wrote to the debug-exit port");
-		if (port == PORT_I8042_CMD && (v & 0xff) == I8042_CMD_RESET)
-			finish(EXIT_REBOOT, "L2 rebooted (i8042 reset)");
-		if (port == ACPI_PM1A_EVT_BLK + 2)
-			vm.pm1_en = (uint16_t)v;
-		if (port == ACPI_PM1A_CNT_BLK) {
-			vm.pm1_cnt = (uint16_t)v;
-			if ((v & ACPI_PM1_SLP_EN) && ACPI_PM1_SLP_TYP(v) == ACPI_S5_TYP)
-				finish(EXIT_POWEROFF, "L2 powered off (ACPI S5)");
-		}
-		return;      /* writes elsewhere go nowhere */
-	}
-	/* Reads: an i8042 with nothing to say, PM1 (no event, SCI_EN set: ACPI
-	 * mode), a zeroed CMOS; all ones elsewhere, like an empty ISA bus. */
-	if (port == PORT_I8042_DATA || port == PORT_I8042_CMD || port == PORT_CMOS_DATA ||
-	    port == ACPI_PM1A_EVT_BLK)
-		v = 0;
-	else if (port == ACPI_PM1A_EVT_BLK + 2)
-		v = vm.pm1_en;
-	else if (port == ACPI_PM1A_CNT_BLK)
-		v = vm.pm1_cnt | ACPI_PM1_SCI_EN;
 	else
-		v = 0xffffffff;
-	memcpy(data, &v, size);
+		ports_io(port, is_write, data, size);
 }
 
 static void handle_io(struct kvm_run *run)
@@ -349,7 +306,7 @@ static void run_loop(void)
 		if (ioctl(vm.vcpu, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			die(EXIT_ERROR, "KVM_RUN: %s", strerror(errno));
+			die(NV_EXIT_ERROR, "KVM_RUN: %s", strerror(errno));
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
@@ -379,11 +336,8 @@ static void run_loop(void)
 		}
 		case KVM_EXIT_SYSTEM_EVENT:
 			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
-				finish(EXIT_REBOOT, "L2 rebooted (system reset)");
-			finish(EXIT_POWEROFF, "L2 powered off (system event)");
-			break;
-		case KVM_EXIT_HLT:
-			finish(EXIT_POWEROFF, "L2 halted");
+				vm_finish(NV_EXIT_REBOOT, "L2 rebooted (system reset)");
+			vm_finish(NV_EXIT_POWEROFF, "L2 powered off (system event)");
 			break;
 		default: {
 			char what[64];
@@ -451,29 +405,29 @@ int main(int argc, char **argv)
 		case 'm':
 			mem_mb = strtoul(optarg, &end, 0);
 			if (*end || mem_mb == 0 || mem_mb > (1UL << 20))
-				die(EXIT_ERROR, "--mem: bad size '%s' (MB)", optarg);
+				die(NV_EXIT_ERROR, "--mem: bad size '%s' (MB)", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
-		default: die(EXIT_ERROR, "bad option (nvlaunch --help lists them)");
+		default: die(NV_EXIT_ERROR, "bad option (nvlaunch --help lists them)");
 		}
 	}
 	if (optind != argc)
-		die(EXIT_ERROR, "unexpected argument '%s' (nvlaunch --help)", argv[optind]);
+		die(NV_EXIT_ERROR, "unexpected argument '%s' (nvlaunch --help)", argv[optind]);
 	if (!kernel)
-		die(EXIT_ERROR, "--kernel is required (nvlaunch --help)");
+		die(NV_EXIT_ERROR, "--kernel is required (nvlaunch --help)");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	kfile = read_file(kernel, &ksize);
 	if (boot_parse(kfile, ksize, &img, err) < 0)
-		die(EXIT_ERROR, "%s: %s", kernel, err);
+		die(NV_EXIT_ERROR, "%s: %s", kernel, err);
 	if (initrd_path)
 		initrd = read_file(initrd_path, &isize);
 
 	vm.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm.kvm < 0)
-		die(EXIT_ERROR, "/dev/kvm: %s (is kvm-intel loaded?)", strerror(errno));
+		die(NV_EXIT_ERROR, "/dev/kvm: %s (is kvm-intel loaded?)", strerror(errno));
 	if (ioctl(vm.kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
-		die(EXIT_ERROR, "/dev/kvm: KVM API version is not %d", KVM_API_VERSION);
+		die(NV_EXIT_ERROR, "/dev/kvm: KVM API version is not %d", KVM_API_VERSION);
 	vm.vm = KVM(vm.kvm, KVM_CREATE_VM, 0);
 	KVM(vm.vm, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
 	{
@@ -491,7 +445,7 @@ int main(int argc, char **argv)
 	vm.low = mmap(NULL, vm.low_size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm.low == MAP_FAILED)
-		die(EXIT_ERROR, "cannot map %lu MB of guest RAM: %s", mem_mb, strerror(errno));
+		die(NV_EXIT_ERROR, "cannot map %lu MB of guest RAM: %s", mem_mb, strerror(errno));
 	region = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
 		.memory_size = vm.low_size, .userspace_addr = (uintptr_t)vm.low };
 	KVM(vm.vm, KVM_SET_USER_MEMORY_REGION, &region);
@@ -499,7 +453,7 @@ int main(int argc, char **argv)
 		vm.high = mmap(NULL, vm.high_size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (vm.high == MAP_FAILED)
-			die(EXIT_ERROR, "cannot map guest RAM above 4 GiB: %s", strerror(errno));
+			die(NV_EXIT_ERROR, "cannot map guest RAM above 4 GiB: %s", strerror(errno));
 		region = (struct kvm_userspace_memory_region){ .slot = 1,
 			.guest_phys_addr = BOOT_4G, .memory_size = vm.high_size,
 			.userspace_addr = (uintptr_t)vm.high };
@@ -510,24 +464,24 @@ int main(int argc, char **argv)
 	uart_init(&vm.com1, stdout, UART_COM1_IRQ);
 	if (tap) {
 		if (vnet_open(tap, err, sizeof(err)) < 0)
-			die(EXIT_ERROR, "--net %s: %s", tap, err);
+			die(NV_EXIT_ERROR, "--net %s: %s", tap, err);
 		vm.net = 1;
 		acfg = (struct acpi_config){ .has_virtio = 1, .virtio_base = VNET_MMIO_BASE,
 			.virtio_size = VNET_MMIO_SIZE, .virtio_irq = VNET_IRQ };
 	}
 	if (vm.low_size < BOOT_HIGH_MEM)
-		die(EXIT_ERROR, "too little memory: %lu MB", mem_mb);
+		die(NV_EXIT_ERROR, "too little memory: %lu MB", mem_mb);
 	rsdp = acpi_build(vm.low + ACPI_BASE, &acfg);
 	cmdline = malloc(strlen(append) + 64);
 	if (!cmdline)
-		die(EXIT_ERROR, "out of memory");
+		die(NV_EXIT_ERROR, "out of memory");
 	strcpy(cmdline, append);
 	if (tap)
 		sprintf(cmdline + strlen(cmdline), "%svirtio_mmio.device=0x%x@0x%llx:%d",
 			*append ? " " : "", VNET_MMIO_SIZE, VNET_MMIO_BASE, VNET_IRQ);
 	if (boot_setup(vm.low, vm.low_size, mem, &img, initrd, isize, cmdline, rsdp,
 		       &lay, err) < 0)
-		die(EXIT_ERROR, "%s", err);
+		die(NV_EXIT_ERROR, "%s", err);
 	if (lay.cmdline_len < strlen(cmdline))
 		fprintf(stderr, "nvlaunch: command line cut to %zu bytes (cmdline_size)\n",
 			lay.cmdline_len);
@@ -536,13 +490,13 @@ int main(int argc, char **argv)
 	mmap_size = KVM(vm.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	vm.run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm.vcpu, 0);
 	if (vm.run == MAP_FAILED)
-		die(EXIT_ERROR, "mmap kvm_run: %s", strerror(errno));
+		die(NV_EXIT_ERROR, "mmap kvm_run: %s", strerror(errno));
 	setup_cpuid();
 	setup_lapic();
 	setup_vcpu_state(&lay);
 
 	if (pthread_create(&input, NULL, input_thread, stdin_is_input() ? (void *)1 : NULL))
-		die(EXIT_ERROR, "cannot start the input thread");
+		die(NV_EXIT_ERROR, "cannot start the input thread");
 	run_loop();
-	return EXIT_ERROR;
+	return NV_EXIT_ERROR;
 }

@@ -1,0 +1,12 @@
+/* Legacy PC ports: i8042 reset, ACPI PM1a, debug exit, CMOS. */
+#ifndef NVLAUNCH_PORTS_H
+#define NVLAUNCH_PORTS_H
+
+#include <stdint.h>
+
+#define PORT_DEBUG_EXIT     0xf4    /* QEMU's isa-debug-exit, iobase 0xf4 */
+
+/* One port access of size bytes that no other device claimed. */
+void ports_io(uint16_t port, int is_write, uint8_t *data, unsigned int size);
+
+#endif
