@@ -219,7 +219,10 @@ gcc -static -nostdlib -fno-pie -no-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -O2 -Wall -Wextra -Werror -s \
 	-o "$root/usr/libexec/nestvisor/outb" "$top/tests/l2/outb.c" || die "cannot build outb"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-printf 'root:x:0:\n' >"$root/etc/group"
+# dockerd gives its socket to the group docker; it reads os-release for
+# `docker info`.
+printf 'root:x:0:\ndocker:x:999:\n' >"$root/etc/group"
+printf 'PRETTY_NAME="nestvisor L2 (Docker)"\nID=nestvisor-l2\nVERSION_ID=1\n' >"$root/etc/os-release"
 printf '127.0.0.1\tlocalhost\n10.0.2.15\tnv-l2\n' >"$root/etc/hosts"
 # QEMU user networking's DNS; the daemon copies this file into containers.
 printf 'nameserver 10.0.2.3\n' >"$root/etc/resolv.conf"
