@@ -75,7 +75,7 @@ check_chain() { # RUN VMM LOG
 		expect_log "$log" "$re" "$t/$name"
 	done <"$expect"
 	expect_log "$log" 'nestvisor-l1: http reply: HTTP/1\.[01] 200' "$t/http-status"
-	expect_log "$log" 'nestvisor-l1: http reply: .*served by a crun container in L2' "$t/http-page"
+	expect_log "$log" 'nestvisor-l1: http reply: <html><body><p>nestvisor-l2: hello from a crun container</p></body></html>' "$t/http-page"
 	expect_log "$log" "nestvisor-l1: $2 exited with status 1 " "$t/l2-exit-status-0"
 	expect_log "$log" "nestvisor-l1: L2 chain with $2: PASS" "$t/chain"
 }
