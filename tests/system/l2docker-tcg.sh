@@ -2,7 +2,7 @@
 # l2docker-tcg.sh BUILD OUT: the l2docker tier (docs/l2-docker.md). The
 # Docker L2 (BUILD/l2/initrd-docker.img with BUILD/linux/vmlinuz) on QEMU's
 # software emulator, no VT-x needed, driven from the host by the very
-# client side L1 runs: BUILD/l1docker/tree/usr/bin/dockerchain with the
+# client side L1 runs: BUILD/l1docker/usr/bin/dockerchain with the
 # tree's docker client and busybox tarball, QEMU started by it with
 # -accel tcg instead of -enable-kvm.
 #   chain:   dockerchain's steps (daemon, import, run --rm, a second
@@ -26,7 +26,7 @@ mkdir -p "$logs"
 logs=$(cd "$logs" && pwd)
 kernel=$build/linux/vmlinuz
 initrd=$build/l2/initrd-docker.img
-tree=$build/l1docker/tree
+tree=$build/l1docker
 timeout=${NV_L2DOCKER_TIMEOUT:-600}
 image=nestvisor/busybox:test
 
@@ -98,7 +98,7 @@ else
 	line "$b/second" "nestvisor-l1: docker: container: second, exiting with 3"
 	expect_log "$log" "^nestvisor-l1: docker: nv-second $image Exited \\(3\\)" "$b/ps-a"
 	line "$b/rm" "nestvisor-l1: docker: nv-second"
-	line "$b/end-signal" "nestvisor-l2: end signal: container nestvisor-poweroff exited with code 0"
+	expect_log "$log" '^nestvisor-l2: end signal: container nestvisor-poweroff exited with code 0 at ' "$b/end-signal"
 	line "$b/dockerd-stopped" "nestvisor-l2: ok dockerd stopped (exit status 0)"
 	line "$b/containerd-stopped" "nestvisor-l2: ok containerd stopped (exit status 0)"
 	expect_no_log "$log" '^nestvisor-l[12]: FAIL ' "$b/no-failed-step"

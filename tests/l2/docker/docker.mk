@@ -5,10 +5,10 @@
 
 L2_DOCKER_INITRD := $(BUILD)/l2/initrd-docker.img
 # The L1 tree: tools/mkinitrd.sh --tree $(L1_DOCKER_TREE) puts the docker
-# client, tests/l1/dockerchain and the image tarball into L1's initramfs.
-L1_DOCKER_DIR := $(BUILD)/l1docker
-L1_DOCKER_TREE := $(L1_DOCKER_DIR)/tree
-L1_DOCKER_STAMP := $(L1_DOCKER_DIR)/.done
+# client, tests/l1/dockerchain and the image tarball into L1's initramfs
+# (its stamp inside it, as with $(QEMU_TREE)/.done).
+L1_DOCKER_TREE := $(BUILD)/l1docker
+L1_DOCKER_STAMP := $(L1_DOCKER_TREE)/.done
 # Both scripts fetch their Debian packages into the cache mkl2initrd.sh
 # uses, so docker.io and libc6 are downloaded once.
 L2_DOCKER_DEBS := $(BUILD)/l2/debs
@@ -20,8 +20,7 @@ $(L2_DOCKER_INITRD): tools/mkl2docker.sh tests/l2/docker/init \
 		--cache $(L2_DOCKER_DEBS) $@
 
 $(L1_DOCKER_STAMP): tools/mkl1docker.sh tests/l1/dockerchain | $(DEPS_STAMP)
-	$(Q)tools/mkl1docker.sh --cache $(L2_DOCKER_DEBS) $(L1_DOCKER_TREE)
-	$(Q)touch $@
+	$(Q)tools/mkl1docker.sh --cache $(L2_DOCKER_DEBS) $(L1_DOCKER_TREE) && touch $@
 
 .PHONY: l2-docker test-l2docker
 l2-docker: $(L2_DOCKER_INITRD) $(L1_DOCKER_STAMP)
