@@ -269,11 +269,12 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 # is removed so the tier reports it missing instead of using a stale one.
 build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
-.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2
+.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(Q)$(call tier,unit)
 	-$(Q)$(call tier,qemu)
+	-$(Q)$(call tier,l2img)
 	-$(Q)$(call tier,bochs)
 	-$(Q)$(call tier,nested)
 	-$(Q)$(call tier,kvm)
@@ -344,7 +345,7 @@ help:
 	@echo "make            build the loader, the monitor and the test guests"
 	@echo "make run        boot the demonstration (Linux as L1): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
-	@echo "make test-unit | test-qemu | test-bochs | test-nested | test-kvm | test-kvm-l1 | test-l2   one tier"
+	@echo "make test-unit | test-qemu | test-bochs | test-nested | test-kvm | test-kvm-l1 | test-l2img | test-l2   one tier"
 	@echo "make bench      vmxbench on bare Bochs and on nestvisor: cycles per VMX operation (docs/benchmarks.md)"
 	@echo "make deps       install the Debian packages the build uses"
 	@echo "make clean"
