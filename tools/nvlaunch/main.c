@@ -357,8 +357,7 @@ static void usage(FILE *f)
 "Boots a Linux bzImage as a KVM guest (64-bit boot protocol).\n"
 "  --kernel F    the bzImage (boot protocol 2.12 or later)\n"
 "  --initrd F    an initramfs, placed as high as initrd_addr_max allows\n"
-"  --append S    the kernel command line (nvlaunch adds virtio_mmio.device=\n"
-"                with --net)\n"
+"  --append S    the kernel command line\n"
 "  --mem MB      guest RAM (default 256; RAM beyond 3072 MB goes above 4 GiB)\n"
 "  --net TAP     virtio-net (virtio-mmio at 0x%llx, IRQ %d) on tap device TAP\n"
 "                (created if absent; needs the tun module)\n"
@@ -389,7 +388,7 @@ int main(int argc, char **argv)
 	struct acpi_config acfg = { 0 };
 	struct boot_image img;
 	struct boot_layout lay;
-	char err[BOOT_ERR_MAX], *cmdline, *end;
+	char err[BOOT_ERR_MAX], *end;
 	void *kfile, *initrd = NULL;
 	size_t ksize, isize = 0;
 	uint64_t mem, rsdp;
@@ -472,17 +471,13 @@ int main(int argc, char **argv)
 	if (vm.low_size < BOOT_HIGH_MEM)
 		die(NV_EXIT_ERROR, "too little memory: %lu MB", mem_mb);
 	rsdp = acpi_build(vm.low + ACPI_BASE, &acfg);
-	cmdline = malloc(strlen(append) + 64);
-	if (!cmdline)
-		die(NV_EXIT_ERROR, "out of memory");
-	strcpy(cmdline, append);
-	if (tap)
-		sprintf(cmdline + strlen(cmdline), "%svirtio_mmio.device=0x%x@0x%llx:%d",
-			*append ? " " : "", VNET_MMIO_SIZE, VNET_MMIO_BASE, VNET_IRQ);
-	if (boot_setup(vm.low, vm.low_size, mem, &img, initrd, isize, cmdline, rsdp,
+	/* The command line as given: no virtio_mmio.device=, since the DSDT
+	 * describes the device (acpi.c) and a kernel that honoured both would
+	 * probe it twice. */
+	if (boot_setup(vm.low, vm.low_size, mem, &img, initrd, isize, append, rsdp,
 		       &lay, err) < 0)
 		die(NV_EXIT_ERROR, "%s", err);
-	if (lay.cmdline_len < strlen(cmdline))
+	if (lay.cmdline_len < strlen(append))
 		fprintf(stderr, "nvlaunch: command line cut to %zu bytes (cmdline_size)\n",
 			lay.cmdline_len);
 

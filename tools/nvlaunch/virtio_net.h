@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* Its place in L2's physical address space (in the 32-bit PCI hole) and
- * its interrupt: what the DSDT and virtio_mmio.device= say. */
+ * its interrupt: what the DSDT says. */
 #define VNET_MMIO_BASE  0xd0000000ULL
 #define VNET_MMIO_SIZE  0x200
 #define VNET_IRQ        5
