@@ -1,7 +1,7 @@
 #!/bin/bash
 # kvm.sh BUILD OUT: the qemu-kvm tier. On an Intel host whose KVM offers
 # nested VT-x, boot Linux as L1 on the monitor under QEMU/KVM with -cpu
-# host,+vmx, then the container chains (nestvisor.test=l2-both, the l2
+# host,+vmx, then the container chains (nestvisor.test=l2-chains, the l2
 # tier's image: docs/l2-chains.md); anywhere else, one SKIP line saying why.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,7 +51,7 @@ if need_inputs $t "$build/linux/initrd-l2.img"; then
 	if "$top/tools/mkimage.sh" --loader "$build/BOOTX64.efi" \
 		--monitor "$build/nestvisor.elf" --kernel "$build/linux/vmlinuz" \
 		--initrd "$build/linux/initrd-l2.img" --debug-exit yes --out "$img" \
-		--cmdline "console=ttyS0,115200 quiet nestvisor.test=l2-both" >"$logs/l2.mkimage" 2>&1; then
+		--cmdline "console=ttyS0,115200 quiet nestvisor.test=l2-chains" >"$logs/l2.mkimage" 2>&1; then
 		"$top/tools/run.sh" --emulator qemu --kvm --image "$img" --timeout 600 \
 			--mem 1024 --log "$log" >"$logs/l2.run" 2>&1
 		rc=$?

@@ -1,10 +1,10 @@
 #!/bin/bash
 # l2.sh BUILD OUT: the l2 tier (issue 6, docs/l2-chains.md). Linux as L1
-# loads kvm-intel and runs the container L2 (tests/l2/) twice in one boot,
-# first with Debian's QEMU, then with the project's nvlaunch
-# (nestvisor.test=l2-both): each L2 runs a crun container, serves a page
-# from a second one that L1 fetches over the network, and powers off with
-# its status. Two Bochs runs, side by side:
+# loads kvm-intel and runs the container L2 (tests/l2/) three times in one
+# boot (nestvisor.test=l2-chains): with Debian's QEMU, then with the
+# project's nvlaunch, each L2 runs a crun container, serves a page from a
+# second one that L1 fetches over the network, and powers off with its
+# status; then nvlaunch's L2 runs the check container and reboots. Two Bochs runs, side by side:
 #   bare:      the same image on bare Bochs (Bochs's own VMX, no monitor):
 #              the oracle. NV_TEST_REFERENCE=0 skips it.
 #   nestvisor: the loader, the monitor and the same L1.
@@ -28,7 +28,7 @@ loader=$build/BOOTX64.efi
 monitor=$build/nestvisor.elf
 kernel=$build/linux/vmlinuz
 initrd=$build/linux/initrd-l2.img
-cmdline="console=ttyS0,115200 quiet nestvisor.test=l2-both"
+cmdline="console=ttyS0,115200 quiet nestvisor.test=l2-chains"
 timeout=${NV_L2_TIMEOUT:-1500}
 mem=${NV_L2_BOCHS_MEM:-1024}
 
@@ -53,14 +53,16 @@ boot() {
 
 # The L1 lines of LOG (the monitor's lines cut out, pieces of L1's lines
 # that they split rejoined), then the part of them between l2chain's start
-# of VMM and its end: LOG.l1, LOG.VMM.
+# of VMM and its end: LOG.l1, LOG.VMM, and LOG.reboot for the third L2.
 split_log() { # LOG
 	local vmm
 	sed -z 's/\[nestvisor\] [^\r\n]*\r\?\n//g' "$1" | tr -d '\r' >"$1.l1"
 	for vmm in qemu nvlaunch; do
-		sed -n "/nestvisor-l1: starting L2 with $vmm /,/nestvisor-l1: L2 chain with $vmm: /p" \
+		sed -n "/nestvisor-l1: starting L2 with $vmm (.*ending: poweroff)/,/nestvisor-l1: L2 chain with $vmm: /p" \
 			"$1.l1" >"$1.$vmm"
 	done
+	sed -n "/nestvisor-l1: starting L2 with nvlaunch (.*ending: reboot)/,/nestvisor-l1: L2 chain with nvlaunch (reboot): /p" \
+		"$1.l1" >"$1.reboot"
 }
 
 # The checks on one chain: L2's console (tests/system/l2checks.sh), then
@@ -113,6 +115,12 @@ for run in "${runs[@]}"; do
 	fi
 	split_log "$log"
 	for vmm in qemu nvlaunch; do check_chain "$run" "$vmm" "$log"; done
+	# The third L2: the i8042 reset ends nvlaunch with its reboot status.
+	t=l2/$run/reboot
+	expect_log "$log.reboot" '^nestvisor-l2: crun run nv-check: exit status 0$' "$t/crun-run-status"
+	expect_log "$log.reboot" '^nestvisor-l2: rebooting$' "$t/l2-rebooting"
+	expect_log "$log.reboot" '^nestvisor-l1: nvlaunch exited with status 2 ' "$t/nvlaunch-reboot-status"
+	expect_log "$log.reboot" '^nestvisor-l1: L2 chain with nvlaunch \(reboot\): PASS' "$t/chain"
 done
 [ "${NV_TEST_REFERENCE:-1}" = 0 ] &&
 	skip l2/oracle "reference run on bare Bochs skipped (NV_TEST_REFERENCE=0)"
