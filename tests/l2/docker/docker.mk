@@ -17,7 +17,7 @@ L2_DOCKER_DEBS := $(BUILD)/l2/debs
 $(L2_DOCKER_INITRD): tools/mkl2docker.sh tests/l2/docker/init \
 		tests/l2/docker/containerd.toml tests/l2/outb.c $(VMLINUZ) | $(DEPS_STAMP)
 	$(Q)tools/mkl2docker.sh --kernel-release "$$(cat $(LINUX_DIR)/version)" \
-		--cache $(L2_DOCKER_DEBS) $@
+		--kernel $(VMLINUZ) --cache $(L2_DOCKER_DEBS) $@
 
 $(L1_DOCKER_STAMP): tools/mkl1docker.sh tests/l1/dockerchain | $(DEPS_STAMP)
 	$(Q)tools/mkl1docker.sh --cache $(L2_DOCKER_DEBS) $(L1_DOCKER_TREE) && touch $@
