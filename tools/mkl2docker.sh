@@ -1,5 +1,6 @@
 #!/bin/bash
-# mkl2docker.sh [--kernel-release REL] [--kernel FILE] [--cache DIR] OUT:
+# mkl2docker.sh [--kernel-release REL] [--kernel FILE] [--cache DIR]
+# [--zstd-long] OUT:
 # build the Docker variant of the L2 initramfs (docs/l2-docker.md), a
 # zstd-compressed newc cpio archive: busybox-static and its applet links;
 # Debian's dockerd, containerd, containerd-shim-runc-v2 and runc with
@@ -12,23 +13,26 @@
 # REL (default: the release linux-image-cloud-amd64 depends on) must be
 # the release of the kernel L2 boots (build/linux/version); with --kernel
 # FILE (build/linux/vmlinuz), the package's kernel must be FILE byte for
-# byte. The same inputs give the same bytes.
+# byte. --zstd-long: a 128 MiB zstd window (36 MB instead of 42, but L2
+# then needs about 64 MB more memory to unpack it). The same inputs give
+# the same bytes.
 set -euo pipefail
 
 prog=mkl2docker.sh
 die() { echo "$prog: $*" >&2; exit 1; }
-usage="usage: tools/mkl2docker.sh [--kernel-release REL] [--kernel FILE] [--cache DIR] OUT"
+usage="usage: tools/mkl2docker.sh [--kernel-release REL] [--kernel FILE] [--cache DIR] [--zstd-long] OUT"
 
-release= kernel= cache= out=
+release= kernel= cache= out= long=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--help|-h)
-		sed -n '2,15s/^# \{0,1\}//p' "$0"
+		sed -n '2,19s/^# \{0,1\}//p' "$0"
 		exit 0 ;;
 	--kernel-release) release=${2:?--kernel-release needs a value}; shift 2 ;;
 	--kernel) kernel=${2:?--kernel needs a file}; shift 2
 		[ -f "$kernel" ] || die "--kernel: no such file: $kernel" ;;
 	--cache) cache=${2:?--cache needs a directory}; shift 2 ;;
+	--zstd-long) long=--long=27; shift ;;
 	-*) die "unknown option: $1 ($usage)" ;;
 	*) [ -z "$out" ] || die "one OUT only ($usage)"
 	   out=$1; shift ;;
@@ -241,11 +245,14 @@ fi
 
 # Reproducible: modes from the executable bit only, fixed times, sorted
 # names, root ownership; zstd stores no name or time, and its output
-# depends on the worker count, fixed here. --long=27: the Go programs share
-# much code (Go's runtime, containerd's packages in dockerd, containerd and
-# the shim), farther apart than -19's 8 MiB window; a 128 MiB window makes
-# the image 14% smaller (36 MB, not 42). Linux 6.1's initramfs unpacker
-# takes it (measured); it allocates the window while it unpacks.
+# depends on the worker count, fixed here. --zstd-long: the Go programs
+# share much code (Go's runtime, containerd's packages in dockerd,
+# containerd and the shim), farther apart than -19's 8 MiB window; a
+# 128 MiB window makes the image 14% smaller (36 MB, not 42). Linux 6.1's
+# initramfs unpacker takes it (measured), but it fills that window while it
+# unpacks: under QEMU/TCG L2 then boots with 448 MB and not with 384 MB
+# (plain -19 boots with 384 MB), and under nested VT-x every page of it is
+# a first touch L1's KVM must map. Hence not the default.
 find "$root" -type d -exec chmod 0755 {} +
 find "$root" -type f -perm /u+x -exec chmod 0755 {} +
 find "$root" -type f ! -perm /u+x -exec chmod 0644 {} +
@@ -255,6 +262,6 @@ unpacked=$(du -sb "$root" | cut -f1)
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
 	cpio -o -H newc --owner root:root --reproducible --quiet) |
-	zstd -q -19 --long=27 -T2 >"$out.tmp"
+	zstd -q -19 $long -T2 >"$out.tmp"
 mv "$out.tmp" "$out"
 echo "  L2DOCKER $out ($(stat -c %s "$out") bytes, $unpacked unpacked; modules: ${order[*]}${versions})"
