@@ -249,6 +249,7 @@ UNIT_BIN := $(BUILD)/unit/run-unit
 # its boot-protocol unit tests to UNIT_SRC) and the L2 images.
 include tools/nvlaunch/nvlaunch.mk
 include tests/l2/l2.mk
+include tests/l2/docker/docker.mk
 $(UNIT_BIN): $(UNIT_SRC) $(UNIT_HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
@@ -269,17 +270,20 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 # is removed so the tier reports it missing instead of using a stale one.
 build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
-.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img
+.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-full test-l2docker-bochs
+# make test's tiers, cheapest first; test-full adds the Docker chain (on
+# QEMU/TCG driven by the host, and on Bochs through both levels). Each ends
+# with one summary line.
+TEST_TIERS := unit qemu l2img bochs nested kvm kvm-l1 l2
+FULL_TIERS := unit qemu l2img l2docker bochs nested kvm kvm-l1 l2 l2docker-bochs
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	-$(Q)$(call tier,unit)
-	-$(Q)$(call tier,qemu)
-	-$(Q)$(call tier,l2img)
-	-$(Q)$(call tier,bochs)
-	-$(Q)$(call tier,nested)
-	-$(Q)$(call tier,kvm)
-	-$(Q)$(call tier,kvm-l1)
-	-$(Q)$(call tier,l2)
+	-$(Q)for t in $(TEST_TIERS); do $(call tier,$$t); done
+	$(Q)tests/summary.sh $(RESULTS)
+
+test-full: | $(DEPS_STAMP)
+	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	-$(Q)for t in $(FULL_TIERS); do $(call tier,$$t); done
 	$(Q)tests/summary.sh $(RESULTS)
 
 test-unit: | $(DEPS_STAMP)
@@ -320,6 +324,14 @@ test-l2: | $(DEPS_STAMP)
 	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD_L2))
 	$(Q)tests/system/l2.sh $(BUILD) $(RESULTS)/l2.txt
 
+# The Docker chain on Bochs (docs/l2-docker.md): dockerd in L2 under QEMU,
+# the client in L1, bare Bochs and the monitor side by side. Part of
+# test-full only: about 25 min.
+test-l2docker-bochs: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(RESULTS)
+	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD_DOCKER))
+	$(Q)tests/system/l2docker.sh $(BUILD) $(RESULTS)/l2docker-bochs.txt
+
 # QEMU/KVM with nested VT-x: a SKIP line on hosts without it.
 test-kvm: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
@@ -343,8 +355,10 @@ clean:
 
 help:
 	@echo "make            build the loader, the monitor and the test guests"
-	@echo "make run        boot the demonstration (Linux as L1): Bochs, or QEMU/KVM with nested VT-x"
+	@echo "make run        boot the demonstration (L1 runs a container L2): Bochs, or QEMU/KVM with nested VT-x"
+	@echo "make run-docker the same with the Docker chain (docker client in L1, dockerd in L2)"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
+	@echo "make test-full  make test plus the Docker chain (QEMU/TCG and Bochs): about 50 min"
 	@echo "make test-unit | test-qemu | test-bochs | test-nested | test-kvm | test-kvm-l1 | test-l2img | test-l2   one tier"
 	@echo "make bench      vmxbench on bare Bochs and on nestvisor: cycles per VMX operation (docs/benchmarks.md)"
 	@echo "make deps       install the Debian packages the build uses"

@@ -1,6 +1,6 @@
-# l2checks.sh: the checks on the container L2's console that the l2img tier
-# (L2 on QEMU/TCG) and the l2 tier (L2 under L1's KVM, on Bochs) share.
-# Source it after lib.sh.
+# l2checks.sh: the checks on the container L2's console that the tiers
+# running L2 on QEMU/TCG (l2img, l2docker) and under L1's KVM on Bochs (l2,
+# l2docker-bochs) share. Source it after lib.sh.
 
 # check_l2_console T LOG: results T/<name> for every line of
 # tests/l2/expect-crun ("NAME<TAB>extended regex"), for the container's
@@ -29,4 +29,30 @@ check_l2_console() { # T LOG
 	done
 	[ $ok = 1 ] && pass "$t/crun-lifecycle" || fail "$t/crun-lifecycle" "missing:$why"
 	expect_no_log "$log" '^nestvisor-l2: FAIL ' "$t/no-failed-step"
+}
+
+# check_docker_console T LOG: results T/<name> for the Docker chain's lines
+# (tests/l1/dockerchain and tests/l2/docker/init), up to L2's status. LOG
+# has no CRs. The container's hostname is its random ID: any 12 hex digits.
+check_docker_console() { # T LOG
+	local b=$1 log=$2 image=nestvisor/busybox:test
+	expect_log "$log" '^nestvisor-l2: modules loaded: ([0-9]+) of \1 ' "$b/modules"
+	expect_log "$log" '^nestvisor-l2: ok eth0 10\.0\.2\.15/24 gateway 10\.0\.2\.2 \(driver virtio_net\)' "$b/eth0"
+	expect_log "$log" '^nestvisor-l2: ok containerd listening' "$b/containerd"
+	expect_log "$log" '^nestvisor-l2: docker daemon ready at .*storage driver overlay2, cgroup 2$' "$b/dockerd"
+	expect_log "$log" '^nestvisor-l1: daemon answered after [0-9]+ tries' "$b/client-connects"
+	expect_log "$log" '^nestvisor-l1: docker: sha256:[0-9a-f]{64}$' "$b/import"
+	expect_line "$log" "nestvisor-l1: docker: container: pid 1" "$b/run-pid"
+	expect_line "$log" "nestvisor-l1: docker: container: net lo " "$b/run-net"
+	expect_line "$log" "nestvisor-l1: docker: container: sum 42" "$b/run-sum"
+	expect_log "$log" '^nestvisor-l1: docker: container: hostname [0-9a-f]{12}$' "$b/run-hostname"
+	expect_line "$log" "nestvisor-l1: docker: container: second, exiting with 3" "$b/second"
+	expect_log "$log" "^nestvisor-l1: docker: nv-second $image Exited \\(3\\)" "$b/ps-a"
+	expect_line "$log" "nestvisor-l1: docker: nv-second" "$b/rm"
+	expect_log "$log" '^nestvisor-l2: end signal: container nestvisor-poweroff exited with code 0 at ' "$b/end-signal"
+	expect_line "$log" "nestvisor-l2: ok dockerd stopped (exit status 0)" "$b/dockerd-stopped"
+	expect_line "$log" "nestvisor-l2: ok containerd stopped (exit status 0)" "$b/containerd-stopped"
+	expect_no_log "$log" '^nestvisor-l[12]: FAIL ' "$b/no-failed-step"
+	expect_log "$log" '^nestvisor-l2: status 0 at ' "$b/l2-status"
+	expect_line "$log" "nestvisor-l1: ok L2 status 0" "$b/qemu-status"
 }

@@ -17,6 +17,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+. "$here/l2checks.sh"
 
 usage="usage: tests/system/l2docker-tcg.sh BUILD OUT"
 build=${1:?$usage}
@@ -45,12 +46,8 @@ free_port() {
 plain() { sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g' -e 's/\r//g'; }
 
 # line NAME TEXT: PASS if the log has the line TEXT exactly.
-line() {
-	if grep -aqxF -- "$2" "$log"; then
-		pass "$1"
-	else
-		fail "$1" "no line '$2' in $log"
-	fi
+line() { # NAME TEXT: LOG has the line TEXT
+	expect_line "$log" "$2" "$1"
 }
 
 missing=
@@ -85,25 +82,7 @@ if ! grep -aq '^nestvisor-l2: /init reached' "$log"; then
 else
 	pass "$b/boot"
 	grep -a -m 1 '^nestvisor-l2: docker daemon ready at' "$log"
-	expect_log "$log" '^nestvisor-l2: modules loaded: ([0-9]+) of \1 ' "$b/modules"
-	expect_log "$log" '^nestvisor-l2: ok eth0 10\.0\.2\.15/24 gateway 10\.0\.2\.2 \(driver virtio_net\)' "$b/eth0"
-	expect_log "$log" '^nestvisor-l2: ok containerd listening' "$b/containerd"
-	expect_log "$log" '^nestvisor-l2: docker daemon ready at .*storage driver overlay2, cgroup 2$' "$b/dockerd"
-	expect_log "$log" '^nestvisor-l1: daemon answered after [0-9]+ tries' "$b/client-connects"
-	expect_log "$log" '^nestvisor-l1: docker: sha256:[0-9a-f]{64}$' "$b/import"
-	line "$b/run-pid" "nestvisor-l1: docker: container: pid 1"
-	line "$b/run-net" "nestvisor-l1: docker: container: net lo "
-	line "$b/run-sum" "nestvisor-l1: docker: container: sum 42"
-	expect_log "$log" '^nestvisor-l1: docker: container: hostname [0-9a-f]{12}$' "$b/run-hostname"
-	line "$b/second" "nestvisor-l1: docker: container: second, exiting with 3"
-	expect_log "$log" "^nestvisor-l1: docker: nv-second $image Exited \\(3\\)" "$b/ps-a"
-	line "$b/rm" "nestvisor-l1: docker: nv-second"
-	expect_log "$log" '^nestvisor-l2: end signal: container nestvisor-poweroff exited with code 0 at ' "$b/end-signal"
-	line "$b/dockerd-stopped" "nestvisor-l2: ok dockerd stopped (exit status 0)"
-	line "$b/containerd-stopped" "nestvisor-l2: ok containerd stopped (exit status 0)"
-	expect_no_log "$log" '^nestvisor-l[12]: FAIL ' "$b/no-failed-step"
-	expect_log "$log" '^nestvisor-l2: status 0 at ' "$b/l2-status"
-	line "$b/qemu-status" "nestvisor-l1: ok L2 status 0"
+	check_docker_console "$b" "$log"
 	if [ "$rc" -eq 0 ] && grep -aqx 'nestvisor-l1: Docker chain: PASS' "$log"; then
 		pass "$b/client-status"
 	else

@@ -85,12 +85,8 @@ boot() {
 }
 
 # line NAME TEXT: one result, PASS if the console has the line TEXT exactly.
-line() {
-	if grep -aqxF -- "$2" "$log"; then
-		pass "$1"
-	else
-		fail "$1" "no line '$2' in $log"
-	fi
+line() { # NAME TEXT: LOG has the line TEXT
+	expect_line "$log" "$2" "$1"
 }
 
 # The checks every crun,httpd boot shares. BUS: what eth0's device path

@@ -42,6 +42,17 @@ expect_log() { # LOG REGEX NAME
 	fi
 }
 
+# One result: PASS if LOG has the line TEXT, exactly.
+expect_line() { # LOG TEXT NAME
+	if [ ! -f "$1" ]; then
+		fail "$3" "no log $1"
+	elif grep -aqxF -- "$2" "$1"; then
+		pass "$3"
+	else
+		fail "$3" "no line '$2' in $1"
+	fi
+}
+
 # One result: PASS if no line of LOG matches REGEX (quotes the first that does).
 expect_no_log() { # LOG REGEX NAME
 	local hit

@@ -22,6 +22,16 @@ $(L2_DOCKER_INITRD): tools/mkl2docker.sh tests/l2/docker/init \
 $(L1_DOCKER_STAMP): tools/mkl1docker.sh tests/l1/dockerchain | $(DEPS_STAMP)
 	$(Q)tools/mkl1docker.sh --cache $(L2_DOCKER_DEBS) $(L1_DOCKER_TREE) && touch $@
 
+# L1's initramfs for the Docker chain: the L1 initramfs, QEMU, the client
+# tree, and L2's kernel and Docker initramfs under /l2. Both inner images
+# are compressed already: a faster zstd level loses little here.
+INITRD_DOCKER := $(LINUX_DIR)/initrd-docker.img
+$(INITRD_DOCKER): tools/mkinitrd.sh tests/l1/init $(L1_PROGS) $(KVM_MODS) \
+		$(QEMU_TREE)/.done $(L1_DOCKER_STAMP) $(VMLINUZ) $(L2_DOCKER_INITRD)
+	$(Q)tools/mkinitrd.sh --zstd --tree $(QEMU_TREE) --tree $(L1_DOCKER_TREE) \
+		--file $(VMLINUZ):/l2/vmlinuz --file $(L2_DOCKER_INITRD):/l2/initrd-docker.img \
+		$@ tests/l1/init $(L1_PROGS) $(KVM_MODS)
+
 .PHONY: l2-docker test-l2docker
 l2-docker: $(L2_DOCKER_INITRD) $(L1_DOCKER_STAMP)
 
@@ -32,3 +42,17 @@ test-l2docker: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
 	-$(Q)$(call build_inputs,$(VMLINUZ) $(L2_DOCKER_INITRD) $(L1_DOCKER_STAMP))
 	$(Q)tests/system/l2docker-tcg.sh $(BUILD) $(RESULTS)/l2docker.txt
+
+# make run-docker: the demonstration with the Docker chain (the docker
+# client in L1 drives dockerd in L2), on Bochs or QEMU/KVM as `make run`.
+IMG_DOCKER := $(BUILD)/nestvisor-docker.img
+$(IMG_DOCKER): $(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD_DOCKER) tools/mkimage.sh
+	$(Q)tools/mkimage.sh --loader $(LOADER) --monitor $(MONITOR) \
+		--kernel $(VMLINUZ) --initrd $(INITRD_DOCKER) \
+		--cmdline "console=ttyS0,115200 quiet nestvisor.demo=1" \
+		--debug-exit yes --out $@
+
+.PHONY: run-docker
+run-docker: $(IMG_DOCKER)
+	$(Q)tools/run.sh $(RUN_ARGS_$(RUN_EMU)) --image $(IMG_DOCKER) --timeout 3000 \
+		--mem 2048 --log $(BUILD)/run-docker-serial.log --echo
