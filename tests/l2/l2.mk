@@ -5,7 +5,7 @@ L2_DIR := $(BUILD)/l2
 L2_INITRD_CRUN := $(L2_DIR)/initrd-crun.img
 # Every input of the crun image; the L2 side comes from Debian packages that
 # tools/mkl2initrd.sh downloads into $(L2_DIR)/debs (not installed here).
-L2_CRUN_INPUTS := tools/mkl2initrd.sh tests/l2/init tests/l2/forward tests/l2/outb.c \
+L2_CRUN_INPUTS := tools/mkl2initrd.sh tools/debpkg.sh tests/l2/init tests/l2/forward tests/l2/outb.c \
 	tests/l2/bundle/config.json $(shell find tests/l2/bundle/rootfs -type f 2>/dev/null)
 
 # The modules must be those of the kernel L2 boots: build/linux/vmlinuz.

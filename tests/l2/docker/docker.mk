@@ -14,12 +14,12 @@ L1_DOCKER_STAMP := $(L1_DOCKER_TREE)/.done
 L2_DOCKER_DEBS := $(BUILD)/l2/debs
 
 # The modules must be those of the kernel L2 boots: build/linux/vmlinuz.
-$(L2_DOCKER_INITRD): tools/mkl2docker.sh tests/l2/docker/init \
+$(L2_DOCKER_INITRD): tools/mkl2docker.sh tools/debpkg.sh tests/l2/docker/init \
 		tests/l2/docker/containerd.toml tests/l2/outb.c $(VMLINUZ) | $(DEPS_STAMP)
 	$(Q)tools/mkl2docker.sh --kernel-release "$$(cat $(LINUX_DIR)/version)" \
 		--kernel $(VMLINUZ) --cache $(L2_DOCKER_DEBS) $@
 
-$(L1_DOCKER_STAMP): tools/mkl1docker.sh tests/l1/dockerchain | $(DEPS_STAMP)
+$(L1_DOCKER_STAMP): tools/mkl1docker.sh tools/debpkg.sh tests/l1/dockerchain | $(DEPS_STAMP)
 	$(Q)tools/mkl1docker.sh --cache $(L2_DOCKER_DEBS) $(L1_DOCKER_TREE) && touch $@
 
 # L1's initramfs for the Docker chain: the L1 initramfs, QEMU, the client
