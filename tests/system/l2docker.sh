@@ -1,5 +1,5 @@
 #!/bin/bash
-# l2docker.sh BUILD OUT: the l2docker-bochs tier (make test-full; issue 6,
+# l2docker.sh BUILD OUT: the l2docker-bochs tier (make test; issue 6,
 # docs/l2-docker.md). Linux as L1 loads kvm-intel and QEMU boots the Docker
 # L2 (dockerd, containerd, runc); the docker client in L1 imports a busybox
 # image over QEMU's forwarded port, runs containers, lists and removes them,
