@@ -32,31 +32,12 @@ cmdline="console=ttyS0,115200 quiet nestvisor.test=l2-chains"
 timeout=${NV_L2_TIMEOUT:-1500}
 mem=${NV_L2_BOCHS_MEM:-1024}
 
-# boot NAME STOP-REGEX MKIMAGE-ARGS...: build NAME.img and boot it on Bochs;
-# writes NAME.rc (run.sh's status; 2: no image) and NAME.run.
-boot() {
-	local name=$1 stop=$2
-	shift 2
-	if ! "$top/tools/mkimage.sh" --loader "$loader" --kernel "$kernel" \
-		--initrd "$initrd" --cmdline "$cmdline" --debug-exit yes \
-		--out "$logs/$name.img" "$@" >"$logs/$name.mkimage" 2>&1; then
-		echo "mkimage.sh failed: $(tail -n 1 "$logs/$name.mkimage")" >"$logs/$name.run"
-		echo 2 >"$logs/$name.rc"
-		return
-	fi
-	"$top/tools/run.sh" --emulator bochs --image "$logs/$name.img" --mem "$mem" \
-		--timeout "$timeout" --log "$logs/$name.log" --stop-on "$stop" \
-		>"$logs/$name.run" 2>&1
-	echo $? >"$logs/$name.rc"
-	rm -f "$logs/$name.img"
-}
-
 # The L1 lines of LOG (the monitor's lines cut out, pieces of L1's lines
 # that they split rejoined), then the part of them between l2chain's start
 # of VMM and its end: LOG.l1, LOG.VMM, and LOG.reboot for the third L2.
 split_log() { # LOG
 	local vmm
-	sed -z 's/\[nestvisor\] [^\r\n]*\r\?\n//g' "$1" | tr -d '\r' >"$1.l1"
+	l1_lines "$1" >"$1.l1"
 	for vmm in qemu nvlaunch; do
 		sed -n "/nestvisor-l1: starting L2 with $vmm (.*ending: poweroff)/,/nestvisor-l1: L2 chain with $vmm: /p" \
 			"$1.l1" >"$1.$vmm"
@@ -99,10 +80,10 @@ else
 	echo "l2.sh: booting ${runs[*]} on Bochs side by side (up to $timeout s each)"
 	# The monitor ends its run through the debug-exit port (or a FATAL); on
 	# bare Bochs nothing listens there, so that run stops on /init's last line.
-	boot nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
+	boot_l1 nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
 		--monitor "$monitor" --on-no-vmx stop --nested yes &
 	[ "${NV_TEST_REFERENCE:-1}" = 0 ] ||
-		boot bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
+		boot_l1 bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
 	wait
 fi
 

@@ -1,6 +1,45 @@
-# l2checks.sh: the checks on the container L2's console that the tiers
-# running L2 on QEMU/TCG (l2img, l2docker) and under L1's KVM on Bochs (l2,
-# l2docker-bochs) share. Source it after lib.sh.
+# l2checks.sh: what the tiers running L2 on QEMU/TCG (l2img, l2docker) and
+# under L1's KVM on Bochs (l2, l2docker-bochs) share: the checks on L2's
+# console, booting an L1 image on Bochs, the L1 lines of a serial log, a
+# free host port. Source it after lib.sh.
+
+# A host port nothing listens on, for QEMU's forwarding.
+free_port() {
+	local p i
+	for i in 1 2 3 4 5 6 7 8; do
+		p=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	echo 18080
+}
+
+# boot_l1 NAME STOP-REGEX MKIMAGE-ARGS...: build $logs/NAME.img from the
+# caller's $loader, $kernel, $initrd and $cmdline, and boot it on Bochs
+# with $mem MiB for up to $timeout s; writes NAME.log, NAME.run and NAME.rc
+# (run.sh's status; 2: no image). Runs side by side with another.
+boot_l1() {
+	local name=$1 stop=$2
+	shift 2
+	if ! "$top/tools/mkimage.sh" --loader "$loader" --kernel "$kernel" \
+		--initrd "$initrd" --cmdline "$cmdline" --debug-exit yes \
+		--out "$logs/$name.img" "$@" >"$logs/$name.mkimage" 2>&1; then
+		echo "mkimage.sh failed: $(tail -n 1 "$logs/$name.mkimage")" >"$logs/$name.run"
+		echo 2 >"$logs/$name.rc"
+		return
+	fi
+	"$top/tools/run.sh" --emulator bochs --image "$logs/$name.img" --mem "$mem" \
+		--timeout "$timeout" --log "$logs/$name.log" --stop-on "$stop" \
+		>"$logs/$name.run" 2>&1
+	echo $? >"$logs/$name.rc"
+	rm -f "$logs/$name.img"
+}
+
+# l1_lines LOG: L1's lines of a serial log. The monitor writes its lines to
+# the UART while L1 is stopped, which can be in the middle of one of L1's:
+# they are cut out and the pieces rejoined; CRs go too.
+l1_lines() {
+	sed -z 's/\[nestvisor\] [^\r\n]*\r\?\n//g' "$1" | tr -d '\r'
+}
 
 # check_l2_console T LOG: results T/<name> for every line of
 # tests/l2/expect-crun ("NAME<TAB>extended regex"), for the container's

@@ -31,16 +31,6 @@ tree=$build/l1docker
 timeout=${NV_L2DOCKER_TIMEOUT:-600}
 image=nestvisor/busybox:test
 
-# A host port nothing listens on, for QEMU's forwarding.
-free_port() {
-	local p i
-	for i in 1 2 3 4 5 6 7 8; do
-		p=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	echo 12375
-}
-
 # plain: the console without CRs and terminal control sequences (SeaBIOS
 # resets the terminal).
 plain() { sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[A-Za-z]//g' -e 's/\r//g'; }

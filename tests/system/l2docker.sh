@@ -32,23 +32,6 @@ cmdline="console=ttyS0,115200 quiet nestvisor.test=l2-docker"
 timeout=${NV_L2DOCKER_TIMEOUT:-3000}
 mem=${NV_L2DOCKER_BOCHS_MEM:-2048}
 
-boot() { # NAME STOP-REGEX MKIMAGE-ARGS...: as tests/system/l2.sh's
-	local name=$1 stop=$2
-	shift 2
-	if ! "$top/tools/mkimage.sh" --loader "$loader" --kernel "$kernel" \
-		--initrd "$initrd" --cmdline "$cmdline" --debug-exit yes \
-		--out "$logs/$name.img" "$@" >"$logs/$name.mkimage" 2>&1; then
-		echo "mkimage.sh failed: $(tail -n 1 "$logs/$name.mkimage")" >"$logs/$name.run"
-		echo 2 >"$logs/$name.rc"
-		return
-	fi
-	"$top/tools/run.sh" --emulator bochs --image "$logs/$name.img" --mem "$mem" \
-		--timeout "$timeout" --log "$logs/$name.log" --stop-on "$stop" \
-		>"$logs/$name.run" 2>&1
-	echo $? >"$logs/$name.rc"
-	rm -f "$logs/$name.img"
-}
-
 # What the containers printed, as the client showed it; the hostname is
 # the container's random ID.
 container_lines() { # LOG
@@ -66,10 +49,10 @@ if [ "${NV_L2_CHECK_ONLY:-0}" = 1 ]; then
 	echo "l2docker.sh: checking the logs in $logs again (NV_L2_CHECK_ONLY=1)"
 else
 	echo "l2docker.sh: booting ${runs[*]} on Bochs side by side (up to $timeout s each)"
-	boot nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
+	boot_l1 nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
 		--monitor "$monitor" --on-no-vmx stop --nested yes &
 	[ "${NV_TEST_REFERENCE:-1}" = 0 ] ||
-		boot bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
+		boot_l1 bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
 	wait
 fi
 
@@ -81,7 +64,7 @@ for run in "${runs[@]}"; do
 		continue
 	fi
 	# L1's lines without the monitor's (see tests/system/l2.sh).
-	sed -z 's/\[nestvisor\] [^\r\n]*\r\?\n//g' "$log" | tr -d '\r' >"$log.l1"
+	l1_lines "$log" >"$log.l1"
 	expect_log "$log.l1" '^nestvisor-l2: /init reached' "$t/l2-init"
 	check_docker_console "$t" "$log.l1"
 	expect_log "$log.l1" '^nestvisor-l1: Docker chain: PASS$' "$t/chain"

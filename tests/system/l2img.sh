@@ -26,16 +26,6 @@ timeout=${NV_L2IMG_TIMEOUT:-240}
 # What the container serves (tests/l2/bundle/rootfs/www/index.html).
 page='<html><body><p>nestvisor-l2: hello from a crun container</p></body></html>'
 
-# A host port nothing listens on, for QEMU's forwarding.
-free_port() {
-	local p i
-	for i in 1 2 3 4 5 6 7 8; do
-		p=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	echo 18080
-}
-
 # fetch PORT OUTFILE: the page through the forwarded port, retried while L2
 # is not serving yet (QEMU's user network accepts, then resets).
 fetch() {
