@@ -73,19 +73,7 @@ if ! need_inputs l2/inputs "$loader" "$monitor" "$kernel" "$initrd"; then
 	results_status
 	exit
 fi
-if [ "${NV_L2_CHECK_ONLY:-0}" = 1 ]; then
-	# For work on the checks: the logs of the last run, no new boots.
-	echo "l2.sh: checking the logs in $logs again (NV_L2_CHECK_ONLY=1)"
-else
-	echo "l2.sh: booting ${runs[*]} on Bochs side by side (up to $timeout s each)"
-	# The monitor ends its run through the debug-exit port (or a FATAL); on
-	# bare Bochs nothing listens there, so that run stops on /init's last line.
-	boot_l1 nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
-		--monitor "$monitor" --on-no-vmx stop --nested yes &
-	[ "${NV_TEST_REFERENCE:-1}" = 0 ] ||
-		boot_l1 bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
-	wait
-fi
+boot_side_by_side l2.sh
 
 for run in "${runs[@]}"; do
 	log=$logs/$run.log
@@ -114,14 +102,7 @@ if [ -f "$log" ]; then
 		for vmm in qemu nvlaunch; do
 			container_lines "$logs/bare.log.$vmm" >"$logs/bare.$vmm.container"
 			container_lines "$log.$vmm" >"$logs/nestvisor.$vmm.container"
-			if [ ! -s "$logs/bare.$vmm.container" ]; then
-				fail "l2/oracle/$vmm" "no container lines on bare Bochs"
-			elif cmp -s "$logs/bare.$vmm.container" "$logs/nestvisor.$vmm.container"; then
-				pass "l2/oracle/$vmm"
-			else
-				fail "l2/oracle/$vmm" "container lines differ from bare Bochs: $(diff "$logs/bare.$vmm.container" \
-					"$logs/nestvisor.$vmm.container" | grep -m 1 '^[<>]')"
-			fi
+			expect_same "l2/oracle/$vmm" "$logs/bare.$vmm.container" "$logs/nestvisor.$vmm.container"
 		done
 	fi
 	# The monitor's statistics by level: L2's exits, how many went to L1,

@@ -34,6 +34,35 @@ boot_l1() {
 	rm -f "$logs/$name.img"
 }
 
+# boot_side_by_side NAME: unless NV_L2_CHECK_ONLY=1, boot the caller's
+# image on nestvisor and (unless NV_TEST_REFERENCE=0) on bare Bochs at once.
+# The monitor ends its run through the debug-exit port (or a FATAL); on
+# bare Bochs nothing listens there, so that run stops on /init's last line.
+boot_side_by_side() { # SCRIPT-NAME
+	if [ "${NV_L2_CHECK_ONLY:-0}" = 1 ]; then
+		echo "$1: checking the logs in $logs again (NV_L2_CHECK_ONLY=1)"
+		return
+	fi
+	echo "$1: booting nestvisor$([ "${NV_TEST_REFERENCE:-1}" = 0 ] || echo ' and bare Bochs') side by side (up to $timeout s each)"
+	boot_l1 nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
+		--monitor "$monitor" --on-no-vmx stop --nested yes &
+	[ "${NV_TEST_REFERENCE:-1}" = 0 ] ||
+		boot_l1 bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
+	wait
+}
+
+# expect_same NAME BARE NESTVISOR: the oracle comparison of two files of
+# lines taken from the bare-Bochs and the nestvisor run.
+expect_same() {
+	if [ ! -s "$2" ]; then
+		fail "$1" "no container lines on bare Bochs ($2)"
+	elif cmp -s "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "container lines differ from bare Bochs: $(diff "$2" "$3" | grep -m 1 '^[<>]')"
+	fi
+}
+
 # l1_lines LOG: L1's lines of a serial log. The monitor writes its lines to
 # the UART while L1 is stopped, which can be in the middle of one of L1's:
 # they are cut out and the pieces rejoined; CRs go too.

@@ -45,16 +45,7 @@ if ! need_inputs l2docker-bochs/inputs "$loader" "$monitor" "$kernel" "$initrd";
 	results_status
 	exit
 fi
-if [ "${NV_L2_CHECK_ONLY:-0}" = 1 ]; then
-	echo "l2docker.sh: checking the logs in $logs again (NV_L2_CHECK_ONLY=1)"
-else
-	echo "l2docker.sh: booting ${runs[*]} on Bochs side by side (up to $timeout s each)"
-	boot_l1 nestvisor 'Kernel panic - not syncing|\[nestvisor-boot\] FATAL' \
-		--monitor "$monitor" --on-no-vmx stop --nested yes &
-	[ "${NV_TEST_REFERENCE:-1}" = 0 ] ||
-		boot_l1 bare 'nestvisor-l1: ending the run with status|Kernel panic' --on-no-vmx native &
-	wait
-fi
+boot_side_by_side l2docker.sh
 
 for run in "${runs[@]}"; do
 	log=$logs/$run.log t=l2docker-bochs/$run
@@ -77,14 +68,7 @@ if [ -f "$log" ]; then
 	if [ "${NV_TEST_REFERENCE:-1}" != 0 ] && [ -f "$logs/bare.log.l1" ]; then
 		container_lines "$logs/bare.log.l1" >"$logs/bare.container"
 		container_lines "$log.l1" >"$logs/nestvisor.container"
-		if [ ! -s "$logs/bare.container" ]; then
-			fail l2docker-bochs/oracle "no container lines on bare Bochs"
-		elif cmp -s "$logs/bare.container" "$logs/nestvisor.container"; then
-			pass l2docker-bochs/oracle
-		else
-			fail l2docker-bochs/oracle "container lines differ from bare Bochs: $(diff \
-				"$logs/bare.container" "$logs/nestvisor.container" | grep -m 1 '^[<>]')"
-		fi
+		expect_same l2docker-bochs/oracle "$logs/bare.container" "$logs/nestvisor.container"
 	fi
 	expect_log "$log" '\[nestvisor\] exit statistics: [0-9]+ exits from L2, [1-9][0-9]* reflected to L1' \
 		l2docker-bochs/nestvisor/stats-l2-reflected
