@@ -4,7 +4,7 @@
 #include "lib.h"
 
 static u64 l1_counts[NV_EXIT_REASONS], l2_counts[NV_EXIT_REASONS];
-static u64 l1_total, l2_total, reflected, l0_for_reflected;
+static u64 l1_total, l2_total, reflected, l0_for_reflected, l2_shadowed;
 
 void stats_count_l1(u32 reason)
 {
@@ -30,6 +30,13 @@ void stats_count_reflected(void)
 void stats_count_l0_for_reflected(void)
 {
 	l0_for_reflected++;
+}
+
+/* An L2 VMREAD or VMWRITE that L1's VMCS shadowing let through: L0
+ * executed it on the shadow VMCS12 and L1 never saw it. */
+void stats_count_l2_shadowed(void)
+{
+	l2_shadowed++;
 }
 
 u64 stats_l1(u32 reason)
@@ -64,4 +71,6 @@ void stats_print(void)
 	for (u32 r = 0; r < NV_EXIT_REASONS; r++)
 		if (l2_counts[r])
 			pr_info("  %2u %-24s %10lu", r, arch_exit_reason_name(r), l2_counts[r]);
+	if (l2_shadowed)
+		pr_info("exit statistics: %lu L2 VMREAD/VMWRITE executed on L1's shadow VMCS", l2_shadowed);
 }

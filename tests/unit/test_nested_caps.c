@@ -32,7 +32,8 @@ static const struct vmx_caps poor = {
 	.cr4_fixed0 = 0x2000, .cr4_fixed1 = 0x3727ff,
 };
 
-#define PIN_OFFER (PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS)
+#define PIN_OFFER (PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS | \
+	PIN_BASED_VMX_PREEMPTION_TIMER)
 #define PROC_OFFER (CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_USE_TSC_OFFSETTING | \
 	CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING | CPU_BASED_MWAIT_EXITING | \
 	CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING | CPU_BASED_CR3_LOAD_EXITING | \
@@ -46,7 +47,7 @@ static const struct vmx_caps poor = {
 	SECONDARY_RDRAND_EXITING | SECONDARY_RDSEED_EXITING)
 #define EXIT_OFFER (VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE | \
 	VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT | \
-	VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER)
+	VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_PREEMPTION_TIMER)
 #define ENTRY_OFFER (VM_ENTRY_LOAD_DEBUG_CONTROLS | VM_ENTRY_IA32E_MODE | \
 	VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER)
 
@@ -115,7 +116,8 @@ static void check_common(const struct nested_caps *c, const struct vmx_caps *hw)
 	u64 p2 = msr(c, MSR_IA32_VMX_PROCBASED_CTLS2);
 	bool secondary = hi(msr(c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)) & CPU_BASED_ACTIVATE_SECONDARY;
 	assert_int_equal(lo(p2), 0);
-	u32 want2 = secondary ? PROC2_OFFER & hi(hw->procbased2) : 0;
+	/* VMCS shadowing is emulated: offered whatever the hardware has. */
+	u32 want2 = secondary ? (PROC2_OFFER & hi(hw->procbased2)) | SECONDARY_VMCS_SHADOWING : 0;
 	if (!(want2 & SECONDARY_ENABLE_EPT))
 		want2 &= ~SECONDARY_UNRESTRICTED_GUEST;
 	if (!(hw->ept_vpid & BIT(32))) /* VPID only with INVVPID */
@@ -159,34 +161,44 @@ static void test_nested_caps_bochs(void **state)
 	nested_caps_compute(&bochs, &c);
 	check_common(&c, &bochs);
 	assert_int_equal(msr(&c, MSR_IA32_VMX_BASIC), 0x00d810004e560001ULL);
-	/* Pin-based by hand: 0-5 may be 1 (0x3f), 1, 2, 4 must (0x16). */
-	assert_int_equal(msr(&c, MSR_IA32_VMX_TRUE_PINBASED_CTLS), 0x0000003f00000016ULL);
+	/* Pin-based by hand: 0-3, 5, 6 may be 1 (0x6f; posted interrupts,
+	 * bit 7, not), 1, 2, 4 must (0x16). */
+	assert_int_equal(msr(&c, MSR_IA32_VMX_TRUE_PINBASED_CTLS), 0x0000007f00000016ULL);
 	/* CR3-load/store exiting may be 0 with TRUE controls only. */
 	assert_int_equal(lo(msr(&c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)) &
 			 (CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING), 0);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)), PROC_OFFER | PROC_D1);
-	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)), PROC2_OFFER);
+	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)), PROC2_OFFER | SECONDARY_VMCS_SHADOWING);
+	/* The preemption timer and its "save" exit control are offered. */
+	assert_true(hi(msr(&c, MSR_IA32_VMX_TRUE_PINBASED_CTLS)) & PIN_BASED_VMX_PREEMPTION_TIMER);
+	assert_true(hi(msr(&c, MSR_IA32_VMX_TRUE_EXIT_CTLS)) & VM_EXIT_SAVE_PREEMPTION_TIMER);
 	/* Not offered though the hardware has them. */
-	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_PINBASED_CTLS)) & PIN_BASED_VMX_PREEMPTION_TIMER, 0);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)) & CPU_BASED_MONITOR_TRAP_FLAG, 0);
-	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)) &
-			 (SECONDARY_VMCS_SHADOWING | SECONDARY_ENABLE_PML), 0);
+	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)) & SECONDARY_ENABLE_PML, 0);
 	/* Nested EPT and VPID: Bochs's caps minus the EPT A/D flags. */
 	assert_int_equal(msr(&c, MSR_IA32_VMX_EPT_VPID_CAP), 0x00000f0106334141ULL & ~BIT(21));
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_EXIT_CTLS)) & VM_EXIT_LOAD_PERF_GLOBAL_CTRL, 0);
-	/* MISC: LMA store, HLT, 4 CR3 targets, bits 29 and 30. */
+	/* MISC: timer rate 0 (Bochs's), LMA store, HLT, 4 CR3 targets, bits
+	 * 29 and 30. */
 	assert_int_equal(msr(&c, MSR_IA32_VMX_MISC), B(5) | B(6) | (4 << 16) | B(29) | B(30));
 	assert_int_equal(c.features, FEAT_BIT(FEAT_SECONDARY) | FEAT_BIT(FEAT_TPR_SHADOW) |
 			 FEAT_BIT(FEAT_EPT) | FEAT_BIT(FEAT_VPID) | FEAT_BIT(FEAT_XSAVES) | FEAT_BIT(FEAT_PAT) |
-			 FEAT_BIT(FEAT_EFER));
-	/* XSS_EXIT_BITMAP (0x202c) is the highest index: 22. */
-	assert_int_equal(msr(&c, MSR_IA32_VMX_VMCS_ENUM), 22 << 1);
+			 FEAT_BIT(FEAT_EFER) | FEAT_BIT(FEAT_PREEMPTION_TIMER) | FEAT_BIT(FEAT_SHADOW_VMCS));
+	/* VMX_PREEMPTION_TIMER_VALUE (0x482e) is the highest index: 23. */
+	assert_int_equal(msr(&c, MSR_IA32_VMX_VMCS_ENUM), 23 << 1);
+	/* A CPU with a timer rate of 5 reports it to L1. */
+	struct vmx_caps rate5 = bochs;
+	rate5.misc |= 5;
+	struct nested_caps c5;
+	nested_caps_compute(&rate5, &c5);
+	assert_int_equal(msr(&c5, MSR_IA32_VMX_MISC) & 0x1f, 5);
 
 	/* Control values L1 might choose. */
 	u64 pin = msr(&c, MSR_IA32_VMX_TRUE_PINBASED_CTLS);
 	assert_true(nested_ctl_allowed(pin, PIN_D1 | PIN_BASED_EXT_INTR_MASK));
 	assert_false(nested_ctl_allowed(pin, PIN_BASED_EXT_INTR_MASK));        /* no default1 */
-	assert_false(nested_ctl_allowed(pin, PIN_D1 | PIN_BASED_VMX_PREEMPTION_TIMER));
+	assert_true(nested_ctl_allowed(pin, PIN_D1 | PIN_BASED_VMX_PREEMPTION_TIMER));
+	assert_false(nested_ctl_allowed(pin, PIN_D1 | PIN_BASED_POSTED_INTR));
 }
 
 static void test_nested_caps_poor(void **state)
@@ -207,8 +219,8 @@ static void test_nested_caps_poor(void **state)
 			  VM_EXIT_LOAD_IA32_EFER), 0);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_ENTRY_CTLS)) &
 			 (VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER), VM_ENTRY_LOAD_IA32_EFER);
-	/* MISC: LMA store and 2 CR3 targets; no HLT, rate, shutdown, SIPI,
-	 * MSR-list size, bit 29, bit 30 or MSEG revision. */
+	/* MISC: LMA store and 2 CR3 targets; no HLT, rate (no timer here),
+	 * shutdown, SIPI, MSR-list size, bit 29, bit 30 or MSEG revision. */
 	assert_int_equal(msr(&c, MSR_IA32_VMX_MISC), B(5) | (2 << 16));
 	assert_int_equal(c.features, FEAT_BIT(FEAT_EFER));
 	/* Without XSAVES, GUEST_SYSENTER_CS (0x482a) is the highest: 21. */

@@ -134,9 +134,9 @@ static void test_reflect_unconditional(void **state)
 static void test_reflect_l0_only(void **state)
 {
 	/* EPT violation/misconfiguration, MTF, APIC access, virtualized EOI,
-	 * preemption timer, APIC write, VMFUNC, ENCLS, PML full, SMIs, RSM,
+	 * APIC write, VMFUNC, ENCLS, PML full, SMIs, RSM,
 	 * VM-entry failures, and an undefined number */
-	static const u32 never[] = { 48, 49, 37, 44, 45, 52, 56, 59, 60, 62, 5, 6, 17,
+	static const u32 never[] = { 48, 49, 37, 44, 45, 56, 59, 60, 62, 5, 6, 17,
 				     33, 34, 41, 200 };
 
 	(void)state;
@@ -388,6 +388,52 @@ static void test_reflect_msr(void **state)
 	assert_false(nested_msr_exits(&rc, 0xc0000080, false));
 }
 
+/* 26.5.1: the VMX-preemption timer's exit is L1's when L1 activated it. */
+static void test_reflect_preemption_timer(void **state)
+{
+	(void)state;
+	assert_false(exit_only(EXIT_REASON_PREEMPTION_TIMER));
+	v12.pin_based_vm_exec_control = PIN_BASED_VMX_PREEMPTION_TIMER;
+	assert_true(exit_only(EXIT_REASON_PREEMPTION_TIMER));
+}
+
+/* 26.1.3 VMREAD/VMWRITE: unconditional without "VMCS shadowing"; with it,
+ * bits 63:15 of the encoding set, or the encoding's bit (14:0) set in the
+ * VMREAD or VMWRITE bitmap; a bitmap where no memory is reads as ones. */
+static void test_reflect_vmread_vmwrite(void **state)
+{
+	struct l2_exit rd_rip = { .reason = EXIT_REASON_VMREAD, .vmcs_field = 0x681e };
+	struct l2_exit wr_rip = { .reason = EXIT_REASON_VMWRITE, .vmcs_field = 0x681e };
+
+	(void)state;
+	assert_true(to_l1(rd_rip));
+	v12.cpu_based_vm_exec_control = CPU_BASED_ACTIVATE_SECONDARY;
+	v12.secondary_vm_exec_control = SECONDARY_VMCS_SHADOWING;
+	v12.vmread_bitmap = IO_A_GPA;
+	v12.vmwrite_bitmap = IO_B_GPA;
+	assert_false(to_l1(rd_rip));
+	assert_false(to_l1(wr_rip));
+	set_bit_at(IO_A_GPA, 0x681e);
+	assert_true(to_l1(rd_rip));   /* the VMREAD bitmap's bit */
+	assert_false(to_l1(wr_rip));  /* the VMWRITE bitmap decides VMWRITE */
+	set_bit_at(IO_B_GPA, 0x681e);
+	assert_true(to_l1(wr_rip));
+	/* Bits 63:15 set exit whatever the bitmap says (bit 0x8000 would be
+	 * bit 0 of the bitmap). */
+	struct l2_exit high = { .reason = EXIT_REASON_VMREAD, .vmcs_field = 0x8000 };
+	assert_true(to_l1(high));
+	high.vmcs_field = 1ULL << 40;
+	assert_true(to_l1(high));
+	/* Secondary controls inactive: shadowing off. */
+	v12.cpu_based_vm_exec_control = 0;
+	struct l2_exit es = { .reason = EXIT_REASON_VMREAD, .vmcs_field = 0x0800 };
+	assert_true(to_l1(es));
+	v12.cpu_based_vm_exec_control = CPU_BASED_ACTIVATE_SECONDARY;
+	assert_false(to_l1(es));
+	v12.vmread_bitmap = 0x7f000000; /* no memory there */
+	assert_true(to_l1(es));
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int unit_reflect(void)
@@ -408,6 +454,8 @@ int unit_reflect(void)
 		T(test_reflect_cr8),
 		T(test_reflect_io),
 		T(test_reflect_msr),
+		T(test_reflect_preemption_timer),
+		T(test_reflect_vmread_vmwrite),
 	};
 
 	return cmocka_run_group_tests_name("reflect", tests, NULL, NULL);

@@ -16,8 +16,12 @@
 
 #define CR3_TARGETS_OFFERED 4
 
+/* The VMX-preemption timer runs on the hardware's: VMCS02 carries L1's
+ * value, and L0 charges L2 for the time it spends on L2's behalf
+ * (docs/nested.md, "The VMX-preemption timer"). */
 static const u32 offer_pin = PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
-			     PIN_BASED_VIRTUAL_NMIS | VMX_PINBASED_DEFAULT1;
+			     PIN_BASED_VIRTUAL_NMIS | PIN_BASED_VMX_PREEMPTION_TIMER |
+			     VMX_PINBASED_DEFAULT1;
 
 static const u32 offer_proc = CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_USE_TSC_OFFSETTING |
 	CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING | CPU_BASED_MWAIT_EXITING |
@@ -48,7 +52,8 @@ static const u64 offer_ept_cap = BIT(0) | BIT(6) | BIT(8) | BIT(14) | BIT(16) | 
 
 static const u32 offer_exit = VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE |
 	VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
-	VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER | VMX_EXIT_DEFAULT1;
+	VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_PREEMPTION_TIMER |
+	VMX_EXIT_DEFAULT1;
 
 static const u32 offer_entry = VM_ENTRY_LOAD_DEBUG_CONTROLS | VM_ENTRY_IA32E_MODE |
 	VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER | VMX_ENTRY_DEFAULT1;
@@ -114,16 +119,18 @@ static u32 offered_features(const struct nested_caps *c)
 	return features;
 }
 
-/* SDM A.6: activity states beyond HLT, the preemption-timer rate, the
- * MSR-list size and MSEG are not offered; CR3 targets are at most 4. */
-static u64 offer_misc(u64 hw)
+/* SDM A.6: activity states beyond HLT, the MSR-list size and MSEG are not
+ * offered; CR3 targets are at most 4. The preemption-timer rate (bits 4:0)
+ * is the hardware's when the timer is offered: L2's timer is the
+ * hardware's timer. */
+static u64 offer_misc(u64 hw, bool timer)
 {
 	u64 cr3_targets = (hw >> VMX_MISC_CR3_TARGETS_SHIFT) & VMX_MISC_CR3_TARGETS_MASK;
 
 	if (cr3_targets > CR3_TARGETS_OFFERED)
 		cr3_targets = CR3_TARGETS_OFFERED;
-	return (hw & (VMX_MISC_STORE_LMA | VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_ANY_FIELD |
-		      VMX_MISC_INJECT_LEN0)) |
+	return (hw & ((timer ? VMX_MISC_PREEMPTION_RATE : 0) | VMX_MISC_STORE_LMA |
+		      VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_ANY_FIELD | VMX_MISC_INJECT_LEN0)) |
 	       cr3_targets << VMX_MISC_CR3_TARGETS_SHIFT;
 }
 
@@ -151,11 +158,15 @@ void nested_caps_compute(const struct vmx_caps *hw, struct nested_caps *out)
 
 	/* Secondary controls exist only with "activate secondary controls"
 	 * (SDM A.3.3); none of them is ever must-be-1. */
+	/* VMCS shadowing is emulated whatever the hardware has: L2's VMREAD
+	 * and VMWRITE exit to L0, which reads L1's bitmaps and shadow VMCS12
+	 * (shadow12.c). */
 	if (allowed1(m[NESTED_CAP(MSR_IA32_VMX_TRUE_PROCBASED_CTLS)]) & CPU_BASED_ACTIVATE_SECONDARY)
 		m[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)] =
-			ctl_msr(0, offer_proc2 & allowed1(hw->procbased2));
+			ctl_msr(0, (offer_proc2 & allowed1(hw->procbased2)) | SECONDARY_VMCS_SHADOWING);
 
-	m[NESTED_CAP(MSR_IA32_VMX_MISC)] = offer_misc(hw->misc);
+	m[NESTED_CAP(MSR_IA32_VMX_MISC)] = offer_misc(hw->misc,
+		allowed1(m[NESTED_CAP(MSR_IA32_VMX_TRUE_PINBASED_CTLS)]) & PIN_BASED_VMX_PREEMPTION_TIMER);
 	m[NESTED_CAP(MSR_IA32_VMX_CR0_FIXED0)] = hw->cr0_fixed0;
 	m[NESTED_CAP(MSR_IA32_VMX_CR0_FIXED1)] = hw->cr0_fixed1;
 	m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED0)] = hw->cr4_fixed0;

@@ -60,7 +60,7 @@ static void operand_ctx_fill(struct vcpu *v, struct operand_ctx *c)
 	c->la57 = vmcs_read(GUEST_CR4) & CR4_LA57;
 }
 
-int nested_mem_operand(struct vcpu *v, u32 size, bool write, u64 *linear)
+int nested_mem_operand_decode(struct vcpu *v, u32 size, bool write, u64 *linear)
 {
 	struct operand_ctx ctx;
 	struct vmx_mem_operand op;
@@ -71,27 +71,39 @@ int nested_mem_operand(struct vcpu *v, u32 size, bool write, u64 *linear)
 	switch (f) {
 	case OPF_NONE:
 		*linear = op.linear;
-		return 0;
+		return -1;
 	case OPF_SS:
-		guest_inject_exception(EXC_SS, true, 0);
-		return -1;
+		return EXC_SS;
 	case OPF_UD:
-		guest_inject_exception(EXC_UD, false, 0);
-		return -1;
+		return EXC_UD;
 	case OPF_GP:
 	default:
-		guest_inject_exception(EXC_GP, true, 0);
-		return -1;
+		return EXC_GP;
 	}
 }
 
-static int read_phys(void *ctx, u64 gpa, void *buf, u32 len)
+int nested_mem_operand(struct vcpu *v, u32 size, bool write, u64 *linear)
+{
+	int vector = nested_mem_operand_decode(v, size, write, linear);
+	if (vector < 0)
+		return 0;
+	guest_inject_exception((u8)vector, vector != EXC_UD, 0);
+	return -1;
+}
+
+int nested_read_l1(void *ctx, u64 gpa, void *buf, u32 len)
 {
 	(void)ctx;
 	if (!nested_gpa_valid(gpa, len))
 		return -1;
 	memcpy(buf, nested_gpa_ptr(gpa), len);
 	return 0;
+}
+
+void nested_read_l1_or_ones(u64 gpa, void *buf, u32 len)
+{
+	if (nested_read_l1(NULL, gpa, buf, len))
+		memset(buf, 0xff, len);
 }
 
 static int write_phys(void *ctx, u64 gpa, const void *buf, u32 len)
@@ -115,7 +127,7 @@ static int linear_access(struct vcpu *v, u64 linear, void *buf, u32 len, bool wr
 		.maxphyaddr = nested_maxphyaddr(),
 		.page_1g = cpu_has_1g_pages(),
 	};
-	const struct guest_mem_ops ops = { read_phys, write_phys, NULL };
+	const struct guest_mem_ops ops = { nested_read_l1, write_phys, NULL };
 	u32 pfec;
 	u64 fault_linear;
 	/* VMX instructions run at CPL 0: supervisor data accesses, for which

@@ -12,6 +12,9 @@ struct vcpu;
  * instruction-information field and exit qualification). On a fault the
  * exception is injected into L1 and -1 returned. */
 int nested_mem_operand(struct vcpu *v, u32 size, bool write, u64 *linear);
+/* The same without injecting: -1 with *linear, or the exception vector
+ * (#GP(0), #SS(0) or #UD) the operand raises. */
+int nested_mem_operand_decode(struct vcpu *v, u32 size, bool write, u64 *linear);
 
 /* Read/write L1 memory at a linear address through L1's paging; a fault
  * (#PF, or an address the monitor refuses) is injected, -1 returned. */
@@ -23,6 +26,13 @@ int nested_write_linear(struct vcpu *v, u64 linear, const void *buf, u32 len);
  * monitor's memory, not MMIO. */
 bool nested_gpa_valid(u64 gpa, u64 len);
 void *nested_gpa_ptr(u64 gpa); /* only after nested_gpa_valid() */
+
+/* Copies from L1-physical memory: 0, or -1 if the range is not memory L1
+ * may hand the monitor (the ctx argument is unused: a walk callback). */
+int nested_read_l1(void *ctx, u64 gpa, void *buf, u32 len);
+/* The same as the hardware reads memory that is not there (nothing, or
+ * the monitor's): all ones. */
+void nested_read_l1_or_ones(u64 gpa, void *buf, u32 len);
 
 /* L1's physical-address width (CPUID.80000008H:EAX[7:0]). */
 u32 nested_maxphyaddr(void);

@@ -68,6 +68,19 @@ static inline bool nested_l1_uses_ept(const struct vmcs12 *c)
 	       (c->secondary_vm_exec_control & SECONDARY_ENABLE_EPT);
 }
 
+/* An exit L0 raises for L1 on L2's behalf (shadow12.c): the event and
+ * address information replacing the hardware exit's. */
+struct nested_synth_exit {
+	u32 intr_info, intr_error; /* VM-exit interruption information, error code */
+	u64 gpa, linear;           /* guest-physical and guest-linear address */
+};
+void nested_reflect_synthetic(struct vcpu *v, u32 reason, u64 qual, const struct nested_synth_exit *s);
+/* An exception in L2 during an instruction L0 emulates for it: to L1 if
+ * its exception bitmap asks, else delivered to L2 (pf_linear: CR2). */
+void nested_l2_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 pf_linear);
+/* L2's VMREAD/VMWRITE that L1's VMCS shadowing does not send to L1. */
+void nested_l2_vmread_vmwrite(struct vcpu *v, bool write);
+
 enum nested_ept_action {
 	NESTED_EPT_HANDLED,           /* EPT02 filled in: resume L2 */
 	NESTED_EPT_REFLECT_VIOLATION, /* L1's EPT forbids it: qualification rewritten */
@@ -75,6 +88,8 @@ enum nested_ept_action {
 };
 enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual);
 u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12);
+struct ept12_caps;
+void nested_ept12_caps(u64 ept_vpid_cap, struct ept12_caps *out);
 void nested_ept02_flush(struct vcpu *v);
 
 int nested_shadow_init(struct vcpu *v);

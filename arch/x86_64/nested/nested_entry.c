@@ -23,41 +23,6 @@ static void fail_valid(struct nested_vcpu *n, u32 error)
 	guest_skip_instruction();
 }
 
-/* Addresses in VMCS12 that L0 hands to the hardware or reads for L1 must
- * be L1's RAM, never the monitor's: nestvisor refuses them as invalid
- * control fields (VMfailValid 7), the check hardware makes for addresses
- * beyond the physical-address width (SDM 27.2.1.1). */
-static const char *check_addresses(const struct vmcs12 *c)
-{
-	u32 proc = c->cpu_based_vm_exec_control;
-	if ((proc & CPU_BASED_USE_MSR_BITMAPS) && !nested_gpa_valid(c->msr_bitmap, PAGE_SIZE))
-		return "MSR-bitmap address is not L1 RAM";
-	if ((proc & CPU_BASED_USE_IO_BITMAPS) &&
-	    (!nested_gpa_valid(c->io_bitmap_a, PAGE_SIZE) || !nested_gpa_valid(c->io_bitmap_b, PAGE_SIZE)))
-		return "I/O-bitmap address is not L1 RAM";
-	if ((proc & CPU_BASED_TPR_SHADOW) && !nested_gpa_valid(c->virtual_apic_page_addr, PAGE_SIZE))
-		return "virtual-APIC address is not L1 RAM";
-	const struct { u32 count; u64 addr; const char *what; } lists[] = {
-		{ c->vm_exit_msr_store_count, c->vm_exit_msr_store_addr, "VM-exit MSR-store list is not L1 RAM" },
-		{ c->vm_exit_msr_load_count, c->vm_exit_msr_load_addr, "VM-exit MSR-load list is not L1 RAM" },
-		{ c->vm_entry_msr_load_count, c->vm_entry_msr_load_addr, "VM-entry MSR-load list is not L1 RAM" },
-	};
-	for (u32 i = 0; i < ARRAY_SIZE(lists); i++)
-		if (lists[i].count && !nested_gpa_valid(lists[i].addr, (u64)lists[i].count * 16))
-			return lists[i].what;
-	return NULL;
-}
-
-/* For the checks that read L1 memory (link pointer, PDPTEs, MSR lists). */
-static int read_l1_memory(void *ctx, u64 gpa, void *buf, u32 len)
-{
-	(void)ctx;
-	if (!nested_gpa_valid(gpa, len))
-		return -1;
-	memcpy(buf, nested_gpa_ptr(gpa), len);
-	return 0;
-}
-
 bool nested_vmentry(struct vcpu *v, bool launch)
 {
 	struct nested_vcpu *n = &v->nested;
@@ -71,6 +36,12 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 	/* What L1 wrote through the shadow VMCS, into the cache L0 checks. */
 	nested_shadow_pull(v);
 	struct vmcs12 *c = n->cache;
+	/* A shadow VMCS can be current but never entered (SDM 27.1). */
+	if (c->revision_id & VMCS12_SHADOW_INDICATOR) {
+		vmcs_write(GUEST_RFLAGS, (vmcs_read(GUEST_RFLAGS) & ~RFLAGS_VMX_RESULT) | RFLAGS_CF);
+		guest_skip_instruction();
+		return false;
+	}
 	if (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_MOV_SS) {
 		fail_valid(n, VMXERR_ENTRY_MOV_SS_BLOCKING);
 		return false;
@@ -89,20 +60,14 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 		.maxphyaddr = nested_maxphyaddr(),
 		.l1_long_mode = vmcs_read(GUEST_IA32_EFER) & EFER_LMA, /* SDM 27.2.4 */
 		.current_vmcs_ptr = n->current_ptr,
-		.read_gpa = read_l1_memory,
+		.read_gpa = nested_read_l1,
 	};
+	/* The addresses in VMCS12 (bitmaps, MSR lists, virtual-APIC page) are
+	 * checked as the SDM checks them, for alignment and width only
+	 * (27.2.1.1-27.2.1.3). Where one names no RAM of L1's (or the
+	 * monitor's memory), L0 uses it as the CPU uses memory that is not
+	 * there: reads give all ones, writes vanish (vmcs02.c, nested_exit.c). */
 	struct entry_check_result r = nested_check_vmentry(c, &n->caps, &facts);
-	/* The addresses are control fields (SDM 27.2.1): their VMfailValid 7
-	 * comes before host-state errors and guest-state failures, and a
-	 * failure exit must never use an unchecked MSR-load list. */
-	if (!(r.kind == ENTRY_VMFAIL && r.vm_instruction_error == VMXERR_ENTRY_INVALID_CONTROL)) {
-		const char *bad = check_addresses(c);
-		if (bad) {
-			r.kind = ENTRY_VMFAIL;
-			r.vm_instruction_error = VMXERR_ENTRY_INVALID_CONTROL;
-			r.rule = bad;
-		}
-	}
 	if (r.kind == ENTRY_VMFAIL) {
 		pr_info("nested VM entry refused (VMfailValid %u): %s", r.vm_instruction_error, r.rule);
 		fail_valid(n, r.vm_instruction_error);

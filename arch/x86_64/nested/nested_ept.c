@@ -92,13 +92,15 @@ u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12)
 	return ept_eptp(&n->ept02);
 }
 
-static int read_l1(void *ctx, u64 gpa, void *buf, u32 len)
+/* What L0 walks in EPT12: what IA32_VMX_EPT_VPID_CAP offers L1. */
+void nested_ept12_caps(u64 cap, struct ept12_caps *out)
 {
-	(void)ctx;
-	if (!nested_gpa_valid(gpa, len))
-		return -1;
-	memcpy(buf, nested_gpa_ptr(gpa), len);
-	return 0;
+	*out = (struct ept12_caps){
+		.maxphyaddr = nested_maxphyaddr(),
+		.exec_only = cap & EPT_CAP_EXEC_ONLY,
+		.page_2m = cap & EPT_CAP_2M,
+		.page_1g = cap & EPT_CAP_1G,
+	};
 }
 
 /* The memory type for an L1-physical page: EPT01 says uncached for MMIO,
@@ -120,18 +122,13 @@ enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 	struct nested_vcpu *n = &v->nested;
 	const struct vmcs12 *c = n->cache;
 	u64 gpa2 = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	u64 cap = n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)];
-	const struct ept12_caps caps = {
-		.maxphyaddr = nested_maxphyaddr(),
-		.exec_only = cap & EPT_CAP_EXEC_ONLY,
-		.page_2m = cap & EPT_CAP_2M,
-		.page_1g = cap & EPT_CAP_1G,
-	};
+	struct ept12_caps caps;
 	struct ept12_walk w;
+	nested_ept12_caps(n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)], &caps);
 
 	if (reason == EXIT_REASON_EPT_MISCONFIG)
 		panic("EPT misconfiguration in EPT02 at %lx: monitor bug", gpa2);
-	ept12_walk(c->ept_pointer, gpa2, &caps, read_l1, NULL, &w);
+	ept12_walk(c->ept_pointer, gpa2, &caps, nested_read_l1, NULL, &w);
 	if (w.result == EPT12_MISCONFIG || w.result == EPT12_NO_MEMORY)
 		return NESTED_EPT_REFLECT_MISCONFIG;
 	u64 access = *qual & EPT_QUAL_ACCESS;

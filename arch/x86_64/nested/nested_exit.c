@@ -10,6 +10,7 @@
 #include <exit_reason.h>
 #include <nested/nested.h>
 #include <nested/guest_access.h>
+#include <nested/operand.h>
 #include <nested/reflect.h>
 #include <nested/vmcs12.h>
 #include <vmm.h>
@@ -61,14 +62,15 @@ static bool pat_valid(u64 pat)
 int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 {
 	(void)v;
-	*bad = 1;
-	if (count && !nested_gpa_valid(gpa, (u64)count * sizeof(struct msr_entry)))
-		return -1;
-	const struct msr_entry *e = count ? nested_gpa_ptr(gpa) : NULL;
 	for (u32 i = 0; i < count; i++) {
-		u32 msr = e[i].index;
+		struct msr_entry e;
 		*bad = i + 1;
-		if (e[i].reserved || msr == MSR_IA32_FS_BASE || msr == MSR_IA32_GS_BASE ||
+		/* An entry in memory that is not there reads as all ones:
+		 * reserved bits set, so it fails here. */
+		if (nested_read_l1(NULL, gpa + (u64)i * sizeof(e), &e, sizeof(e)))
+			return -1;
+		u32 msr = e.index;
+		if (e.reserved || msr == MSR_IA32_FS_BASE || msr == MSR_IA32_GS_BASE ||
 		    (msr >> 8) == 0x8 /* x2APIC range 800H-8FFH */ ||
 		    msr == MSR_IA32_SMM_MONITOR_CTL)
 			return -1;
@@ -76,17 +78,17 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 		if (field) {
 			/* A value WRMSR would refuse fails the entry (SDM 27.4):
 			 * EFER's reserved bits, PAT's reserved memory types. */
-			if ((msr == MSR_IA32_EFER && (e[i].value & ~EFER_VALID_BITS)) ||
-			    (msr == MSR_IA32_PAT && !pat_valid(e[i].value)))
+			if ((msr == MSR_IA32_EFER && (e.value & ~EFER_VALID_BITS)) ||
+			    (msr == MSR_IA32_PAT && !pat_valid(e.value)))
 				return -1;
-			vmcs_write(field, e[i].value);
+			vmcs_write(field, e.value);
 			continue;
 		}
-		switch (msr_policy_wrmsr(msr, e[i].value, &l1_msr_policy)) {
+		switch (msr_policy_wrmsr(msr, e.value, &l1_msr_policy)) {
 		case MSR_EMULATE:
 			break;
 		case MSR_PASSTHROUGH:
-			if (wrmsr_safe(msr, e[i].value) == 0)
+			if (wrmsr_safe(msr, e.value) == 0)
 				break;
 			return -1;
 		case MSR_INJECT_GP:
@@ -97,31 +99,27 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 	return 0;
 }
 
-/* SDM 28.4 "Saving MSRs". */
+/* SDM 28.4 "Saving MSRs": each entry's MSR value into bits 127:64. An
+ * entry in memory that is not there reads as all ones (so it fails) and
+ * a value stored there vanishes. */
 static int msr_list_store(struct vcpu *v, u64 gpa, u32 count)
 {
-	if (count && !nested_gpa_valid(gpa, (u64)count * sizeof(struct msr_entry)))
-		return -1;
-	struct msr_entry *e = count ? nested_gpa_ptr(gpa) : NULL;
 	for (u32 i = 0; i < count; i++) {
-		u64 value;
-		if (e[i].reserved || (e[i].index >> 8) == 0x8)
+		struct msr_entry e;
+		u64 at = gpa + (u64)i * sizeof(e), value;
+		nested_read_l1_or_ones(at, &e, sizeof(e));
+		if (e.reserved || (e.index >> 8) == 0x8)
 			return -1;
-		u32 field = vmcs_backed_msr(e[i].index);
+		u32 field = vmcs_backed_msr(e.index);
 		if (field) {
-			e[i].value = vmcs_read(field); /* VMCS02: L2's value */
-			continue;
+			value = vmcs_read(field); /* VMCS02: L2's value */
+		} else if (!nested_rdmsr(v, e.index, &value)) {
+			enum msr_action a = msr_policy_rdmsr(e.index, &l1_msr_policy, &value);
+			if (a == MSR_INJECT_GP || (a == MSR_PASSTHROUGH && rdmsr_safe(e.index, &value)))
+				return -1;
 		}
-		if (nested_rdmsr(v, e[i].index, &value)) {
-			e[i].value = value;
-			continue;
-		}
-		if (msr_policy_rdmsr(e[i].index, &l1_msr_policy, &value) == MSR_INJECT_GP)
-			return -1;
-		if (msr_policy_rdmsr(e[i].index, &l1_msr_policy, &value) == MSR_PASSTHROUGH &&
-		    rdmsr_safe(e[i].index, &value))
-			return -1;
-		e[i].value = value;
+		if (nested_gpa_valid(at + 8, 8))
+			memcpy(nested_gpa_ptr(at + 8), &value, 8);
 	}
 	return 0;
 }
@@ -262,6 +260,10 @@ static void save_l2_state(struct vcpu *v, struct vmcs12 *c, u32 reason, u64 qual
 	c->io_rsi = vmcs_read(IO_RSI);
 	c->io_rdi = vmcs_read(IO_RDI);
 	c->io_rip = vmcs_read(IO_RIP);
+	/* SDM 28.3.4: with "save VMX-preemption timer value" the timer's
+	 * value at the exit (0 when it caused it); VMCS02 saved it. */
+	if (c->vm_exit_controls & VM_EXIT_SAVE_PREEMPTION_TIMER)
+		c->vmx_preemption_timer_value = (u32)vmcs_read(VMX_PREEMPTION_TIMER_VALUE);
 	(void)v;
 }
 
@@ -284,11 +286,22 @@ void nested_entry_failure_exit(struct vcpu *v, u32 reason, u64 qual)
 	nested_shadow_push(v);
 }
 
-/* Reflect the current L2 exit to L1. */
-static void reflect(struct vcpu *v, u32 reason, u64 qual)
+/* Reflect the current L2 exit to L1; 'synth', when not NULL, replaces the
+ * event and address information of the hardware's exit (an exit L0
+ * raises for L1 on L2's behalf: an exception or EPT violation met while
+ * emulating an L2 instruction). */
+static void reflect_with(struct vcpu *v, u32 reason, u64 qual, const struct nested_synth_exit *synth)
 {
 	struct vmcs12 *c = v->nested.cache;
 	save_l2_state(v, c, reason, qual);
+	if (synth) {
+		c->vm_exit_intr_info = synth->intr_info;
+		c->vm_exit_intr_error_code = synth->intr_error;
+		c->idt_vectoring_info_field = 0;
+		c->guest_linear_address = synth->linear;
+		if (nested_l1_uses_ept(c))
+			c->guest_physical_address = synth->gpa;
+	}
 	if (msr_list_store(v, c->vm_exit_msr_store_addr, c->vm_exit_msr_store_count))
 		return vmx_abort(v, 2); /* "failure saving guest MSRs" */
 	stats_count_reflected();
@@ -305,16 +318,68 @@ static void reflect(struct vcpu *v, u32 reason, u64 qual)
 	nested_shadow_push(v); /* L1 VMREADs the exit through the shadow VMCS */
 }
 
-static int read_phys(void *ctx, u64 gpa, void *buf, u32 len)
+static void reflect(struct vcpu *v, u32 reason, u64 qual)
 {
-	(void)ctx;
-	if (!nested_gpa_valid(gpa, len))
-		return -1;
-	memcpy(buf, nested_gpa_ptr(gpa), len);
-	return 0;
+	reflect_with(v, reason, qual, NULL);
 }
 
+void nested_reflect_synthetic(struct vcpu *v, u32 reason, u64 qual, const struct nested_synth_exit *s)
+{
+	reflect_with(v, reason, qual, s);
+}
+
+/* An exception that L2 meets in an instruction L0 emulates for it: L1's
+ * exception bitmap (and page-fault error-code mask/match) decides, as for
+ * any exception in L2 (SDM 26.2): a VM exit to L1 with the exception's
+ * interruption information (for #PF the faulting address as the exit
+ * qualification, CR2 unchanged), or delivery to L2 through VMCS02. */
+void nested_l2_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u64 pf_linear)
+{
+	if (!(vmcs_read(GUEST_CR0) & CR0_PE))
+		has_error = false;
+	u32 info = intr_info_encode(vector, INTR_TYPE_HW_EXCEPTION, has_error);
+	struct l2_exit e = { .reason = EXIT_REASON_EXCEPTION_NMI, .intr_info = info,
+			     .intr_error = has_error ? error : 0 };
+	struct reflect_ctx rc = { .v12 = v->nested.cache, .read_phys = nested_read_l1, .ctx = NULL };
+	if (nested_exit_to_l1(&rc, &e)) {
+		struct nested_synth_exit s = { .intr_info = info, .intr_error = e.intr_error,
+					       .linear = vmcs_read(GUEST_LINEAR_ADDRESS) };
+		nested_reflect_synthetic(v, EXIT_REASON_EXCEPTION_NMI,
+					 vector == EXC_PF ? pf_linear : 0, &s);
+		return;
+	}
+	if (vector == EXC_PF)
+		asm volatile("mov %0, %%cr2" : : "r"(pf_linear));
+	guest_inject_exception(vector, has_error, error);
+}
+
+/* L2's VMX-preemption timer counts L2's time as L1 sees it: the time L0
+ * spends on an exit it handles itself is L2's time for L1 (the hardware
+ * counts only in VMX non-root operation, and VMCS02 saved the value at
+ * the exit). Charge it before L2 resumes; 0 makes L2 exit to L1 at once
+ * (SDM 26.5.1 "VMX-Preemption Timer"). */
+static void charge_preemption_timer(struct vcpu *v, u64 tsc_at_exit)
+{
+	if (!(vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_BASED_VMX_PREEMPTION_TIMER))
+		return;
+	u32 rate = v->nested.caps.msr[NESTED_CAP(MSR_IA32_VMX_MISC)] & VMX_MISC_PREEMPTION_RATE;
+	u64 ticks = (rdtsc() - tsc_at_exit) >> rate;
+	u64 value = (u32)vmcs_read(VMX_PREEMPTION_TIMER_VALUE);
+	vmcs_write(VMX_PREEMPTION_TIMER_VALUE, ticks >= value ? 0 : value - ticks);
+}
+
+static bool l2_exit(struct vcpu *v, u32 raw);
+
 bool nested_l2_exit(struct vcpu *v, u32 raw)
+{
+	u64 tsc = rdtsc();
+	bool launch = l2_exit(v, raw);
+	if (v->nested.in_l2)
+		charge_preemption_timer(v, tsc);
+	return launch;
+}
+
+static bool l2_exit(struct vcpu *v, u32 raw)
 {
 	struct nested_vcpu *n = &v->nested;
 	struct exit_reason_info info = exit_reason_decode(raw);
@@ -347,6 +412,11 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 		if (rdmsr_safe(MSR_IA32_XSS, &e.ia32_xss))
 			e.ia32_xss = 0;
 	}
+	if (info.basic == EXIT_REASON_VMREAD || info.basic == EXIT_REASON_VMWRITE) {
+		e.vmcs_field = guest_gpr_read(v, vmx_info_reg2((u32)vmcs_read(VMX_INSTRUCTION_INFO)));
+		if (!guest_in_64bit_mode())
+			e.vmcs_field = (u32)e.vmcs_field;
+	}
 	if (info.basic == EXIT_REASON_CR_ACCESS) {
 		struct cr_access a = cr_access_decode(qual);
 		e.cr_value = guest_gpr_read(v, a.gpr);
@@ -366,7 +436,7 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 			return false;
 		}
 	}
-	struct reflect_ctx rc = { .v12 = n->cache, .read_phys = read_phys, .ctx = NULL };
+	struct reflect_ctx rc = { .v12 = n->cache, .read_phys = nested_read_l1, .ctx = NULL };
 	if (nested_exit_to_l1(&rc, &e)) {
 		reflect(v, raw, qual);
 		return false;
@@ -377,6 +447,11 @@ bool nested_l2_exit(struct vcpu *v, u32 raw)
 	if (info.basic != EXIT_REASON_EPT_VIOLATION)
 		guest_reinject_interrupted_event();
 	switch (info.basic) {
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMWRITE:
+		/* L1's VMCS shadowing lets it through: L0 executes it. */
+		nested_l2_vmread_vmwrite(v, info.basic == EXIT_REASON_VMWRITE);
+		break;
 	case EXIT_REASON_EPT_VIOLATION:
 		exit_ept_violation(v);
 		break;

@@ -81,6 +81,18 @@ bool nested_io_exits(const struct reflect_ctx *c, u16 port, u32 size)
 	return false;
 }
 
+/* 26.1.3 "VMREAD"/"VMWRITE": in VMX non-root operation they exit unless
+ * "VMCS shadowing" is 1, bits 63:15 of the encoding operand are 0 and the
+ * encoding's bit (bits 14:0) in the VMREAD or VMWRITE bitmap is 0. */
+static bool vmcs_access_exits(const struct reflect_ctx *c, const struct l2_exit *e, bool write)
+{
+	const struct vmcs12 *v = c->v12;
+
+	if (!(sec_ctls(v) & SECONDARY_VMCS_SHADOWING) || (e->vmcs_field >> 15))
+		return true;
+	return bitmap_test(c, write ? v->vmwrite_bitmap : v->vmread_bitmap, (u32)e->vmcs_field);
+}
+
 /* 26.2 "Exceptions": the exception bitmap by vector; for #PF, bit 14 is
  * followed when PFEC & PFEC_MASK = PFEC_MATCH and inverted otherwise.
  * NMIs exit with "NMI exiting". */
@@ -185,6 +197,8 @@ bool nested_exit_to_l1(const struct reflect_ctx *c, const struct l2_exit *e)
 		return ctl & CPU_BASED_NMI_WINDOW_EXITING;
 	case EXIT_REASON_TASK_SWITCH:
 		return true;  /* not allowed in VMX non-root operation (26.2) */
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return pin & PIN_BASED_VMX_PREEMPTION_TIMER;  /* 26.5.1 */
 	case EXIT_REASON_TPR_BELOW_THRESHOLD:
 		return ctl & CPU_BASED_TPR_SHADOW;  /* L1's TPR threshold */
 
@@ -198,9 +212,7 @@ bool nested_exit_to_l1(const struct reflect_ctx *c, const struct l2_exit *e)
 	case EXIT_REASON_VMLAUNCH:
 	case EXIT_REASON_VMPTRLD:
 	case EXIT_REASON_VMPTRST:
-	case EXIT_REASON_VMREAD:
 	case EXIT_REASON_VMRESUME:
-	case EXIT_REASON_VMWRITE:
 	case EXIT_REASON_VMXOFF:
 	case EXIT_REASON_VMXON:
 	case EXIT_REASON_INVEPT:
@@ -208,6 +220,10 @@ bool nested_exit_to_l1(const struct reflect_ctx *c, const struct l2_exit *e)
 		return true;
 
 	/* 26.1.3 "Instructions That Cause VM Exits Conditionally". */
+	case EXIT_REASON_VMREAD:
+		return vmcs_access_exits(c, e, false);
+	case EXIT_REASON_VMWRITE:
+		return vmcs_access_exits(c, e, true);
 	case EXIT_REASON_HLT:
 		return ctl & CPU_BASED_HLT_EXITING;
 	case EXIT_REASON_INVLPG:
@@ -257,7 +273,7 @@ bool nested_exit_to_l1(const struct reflect_ctx *c, const struct l2_exit *e)
 	/* L0's own: EPT violations and misconfigurations (EPT01's or EPT02's;
 	 * when L1 uses EPT, nested_ept.c decides before this is asked and
 	 * reflects what EPT12 forbids), controls not offered to L1
-	 * (preemption timer, MTF, APIC virtualization, PML, VMFUNC, ENCLS,
+	 * (MTF, APIC virtualization, PML, VMFUNC, ENCLS,
 	 * user wait), SMIs and RSM, and
 	 * VM-entry failures (33, 34, 41), which the nested entry code turns
 	 * into the entry failure L1 sees. */

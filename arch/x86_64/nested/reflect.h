@@ -12,7 +12,8 @@
 
 struct reflect_ctx {
 	const struct vmcs12 *v12;
-	/* Reads L1 guest-physical memory (its I/O and MSR bitmaps); 0 on
+	/* Reads L1 guest-physical memory (its I/O, MSR, VMREAD and VMWRITE
+	 * bitmaps); 0 on
 	 * success. A failed read counts as a bitmap of ones, as an access to
 	 * nonexistent memory reads on the hardware: the exit goes to L1. */
 	int (*read_phys)(void *ctx, u64 gpa, void *buf, u32 len);
@@ -30,6 +31,8 @@ struct l2_exit {
 	u64 cr_value;        /* MOV to CR: the source register's value */
 	u64 edx_eax;         /* XSAVES/XRSTORS: the instruction mask EDX:EAX */
 	u64 ia32_xss;        /* XSAVES/XRSTORS: L2's IA32_XSS */
+	u64 vmcs_field;      /* VMREAD/VMWRITE: the encoding register (bits 31:0
+	                      * only outside 64-bit mode) */
 };
 
 bool nested_exit_to_l1(const struct reflect_ctx *c, const struct l2_exit *e);

@@ -142,6 +142,12 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	u32 proc2 = (proc & CPU_BASED_ACTIVATE_SECONDARY) ? c->secondary_vm_exec_control : 0;
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, c->pin_based_vm_exec_control);
+	/* L1's VMX-preemption timer is the hardware's, started from L1's value
+	 * at every nested VM entry (SDM 27.7.4; a value of 0 exits before L2
+	 * runs an instruction). VMCS02 always saves it, so that an exit L0
+	 * handles resumes L2 with what is left (nested_exit.c). */
+	if (c->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, c->vmx_preemption_timer_value);
 
 	/* MSR accesses: L1's bitmap merged with L0's, or all exit. */
 	if (proc & CPU_BASED_USE_MSR_BITMAPS) {
@@ -177,7 +183,10 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_ACTIVATE_SECONDARY);
 	/* L1's VPID is honoured by not using one: without VPID every VM entry
 	 * and exit flushes L2's linear translations (SDM 29.4.3.3). */
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, (proc2 & ~SECONDARY_ENABLE_VPID) | SECONDARY_ENABLE_EPT);
+	/* L1's VMCS shadowing is emulated: VMCS02 lets L2's VMREAD and
+	 * VMWRITE exit to L0 (shadow12.c). */
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
+		   (proc2 & ~(SECONDARY_ENABLE_VPID | SECONDARY_VMCS_SHADOWING)) | SECONDARY_ENABLE_EPT);
 	/* L2-physical addresses: L1's own when L1 has no EPT (EPT01 maps
 	 * them); through L1's EPT12 otherwise (EPT02, nested_ept.c). */
 	u64 eptp = ept_eptp(&v->ept);
@@ -220,6 +229,8 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 				     VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
 				     VM_EXIT_SAVE_DEBUG_CONTROLS |
 				     (c->vm_exit_controls & VM_EXIT_ACK_INTR_ON_EXIT) |
+				     ((c->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER) ?
+					      VM_EXIT_SAVE_PREEMPTION_TIMER : 0) |
 				     ((u32)vmx_caps.exit & 0xffffffffu));
 	vmcs_write(VM_ENTRY_CONTROLS, VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT |
 				      VM_ENTRY_LOAD_DEBUG_CONTROLS |

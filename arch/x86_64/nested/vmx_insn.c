@@ -200,8 +200,13 @@ static void emulate_vmptrld(struct vcpu *v)
 	if (!vmcs_ptr_operand(v, VMXERR_VMPTRLD_INVALID_ADDR, VMXERR_VMPTRLD_VMXON_PTR, &ptr))
 		return;
 	const struct vmcs12 *mem = nested_gpa_ptr(ptr);
-	/* Bit 31 set asks for a shadow VMCS, which L1 is not offered. */
-	if (mem->revision_id != VMCS12_REVISION)
+	/* Bits 30:0 must be nestvisor's revision; bit 31 (a shadow VMCS) is
+	 * legal only where "VMCS shadowing" is offered. A shadow VMCS may be
+	 * current: L1 reads and writes its fields, but cannot launch it. */
+	u32 rev = mem->revision_id;
+	bool shadow_ok = n->caps.features & FEAT_BIT(FEAT_SHADOW_VMCS);
+	if ((rev & ~VMCS12_SHADOW_INDICATOR) != VMCS12_REVISION ||
+	    ((rev & VMCS12_SHADOW_INDICATOR) && !shadow_ok))
 		return vm_fail(n, VMXERR_VMPTRLD_BAD_REVISION);
 	if (ptr != n->current_ptr) {
 		vmcs12_flush(n);
