@@ -7,7 +7,8 @@
  *   vmxtest_asm.asm   ring-3 code, VM entry/exit, L2 code
  *   vmxtest.c         vmxtest's entry; vmxtest_insn.c instruction checks;
  *   vmxtest_l2.c      exits from L2; vmxtest_events.c injection, two L2s,
- *                     VMXON/VMXOFF cycles
+ *                     VMXON/VMXOFF cycles; vmxtest_ept.c EPT
+ *   vmxtest_shadow.c  VMCS shadowing
  *   vmxfuzz.c         the hostile L1 (random operands and VMCS contents)
  * Serial output, reporting, fault catching, ring 3, hypercalls and the
  * configuration table come from tests/guests/lib/. */
@@ -148,6 +149,11 @@ extern const u8 vt_l2_seq[], vt_l2_at_cpuid[], vt_l2_at_vmcall[], vt_l2_at_hlt[]
 extern u64 vt_l2_cr0_value;
 extern const u8 vt_l2_swint[], vt_l2_evt[], vt_l2_count[], vt_l2_count_vmcall[],
 	vt_l2_cpuid_loop[], vt_l2_cpuid_loop_at[], vt_l2_sled[];
+/* VMCS shadowing (vmxtest_shadow.c): one VMREAD/VMWRITE each. */
+extern const u8 vt_l2_sh_rd_reg[], vt_l2_sh_rd_reg_at[], vt_l2_sh_rd_reg_after[],
+	vt_l2_sh_rd_mem[], vt_l2_sh_rd_mem_at[], vt_l2_sh_rd_mem_after[],
+	vt_l2_sh_wr_reg[], vt_l2_sh_wr_reg_at[], vt_l2_sh_wr_reg_after[],
+	vt_l2_sh_wr_mem[], vt_l2_sh_wr_mem_at[], vt_l2_sh_wr_mem_after[];
 #define VT_L2_IO_PORT 0x510
 #define VT_L2_MSR MSR_IA32_PAT
 
@@ -180,6 +186,7 @@ void vt_checks_inject(struct vt_env *env);
 void vt_checks_two_l2(struct vt_env *env);
 void vt_checks_cycles(struct vt_env *env);
 void vt_checks_ept(struct vt_env *env); /* vmxtest_ept.c */
+void vt_checks_shadow(struct vt_env *env); /* vmxtest_shadow.c */
 
 /* vmxtest's former names of what moved to tests/guests/lib/ (vmxbench*.c
  * uses them). */

@@ -191,6 +191,33 @@ vt_l2_sled:
 	cpuid
 	jmp vt_l2_sled
 
+; ---- VMCS shadowing (vmxtest_shadow.c): one VMREAD or VMWRITE in L2,
+; started with every arithmetic flag set (as L1's wrappers do), RFLAGS
+; after it stored in RBX, then VMCALL. RDX holds the field encoding
+; (Reg2), R8 the register operand (Reg1); the memory operand is
+; [RSI + RCX*8 - 0x18] (a negative displacement: the exit qualification
+; is its sign extension). <name>_at is the VMX instruction, <name>_after
+; the instruction after it.
+%macro SHADOW_OP 2
+global %1:function hidden
+global %1_at:function hidden
+global %1_after:function hidden
+%1:
+	push 0x8d7
+	popfq
+%1_at:
+	%2
+%1_after:
+	pushfq
+	pop rbx
+	vmcall
+	jmp %1
+%endmacro
+SHADOW_OP vt_l2_sh_rd_reg, {vmread r8, rdx}
+SHADOW_OP vt_l2_sh_rd_mem, {vmread [rsi + rcx*8 - 0x18], rdx}
+SHADOW_OP vt_l2_sh_wr_reg, {vmwrite rdx, r8}
+SHADOW_OP vt_l2_sh_wr_mem, {vmwrite rdx, [rsi + rcx*8 - 0x18]}
+
 ; ---- L2's IDT: 256 stubs, 16 bytes apart, recording the last event.
 global vt_l2_isr_base:function hidden
 align 16
