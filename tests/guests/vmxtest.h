@@ -8,7 +8,7 @@
  *   vmxtest.c         vmxtest's entry; vmxtest_insn.c instruction checks;
  *   vmxtest_l2.c      exits from L2; vmxtest_events.c injection, two L2s,
  *                     VMXON/VMXOFF cycles; vmxtest_ept.c EPT
- *   vmxtest_shadow.c  VMCS shadowing
+ *   vmxtest_shadow.c  VMCS shadowing; vmxtest_timer.c VMX-preemption timer
  *   vmxfuzz.c         the hostile L1 (random operands and VMCS contents)
  * Serial output, reporting, fault catching, ring 3, hypercalls and the
  * configuration table come from tests/guests/lib/. */
@@ -154,6 +154,8 @@ extern const u8 vt_l2_sh_rd_reg[], vt_l2_sh_rd_reg_at[], vt_l2_sh_rd_reg_after[]
 	vt_l2_sh_rd_mem[], vt_l2_sh_rd_mem_at[], vt_l2_sh_rd_mem_after[],
 	vt_l2_sh_wr_reg[], vt_l2_sh_wr_reg_at[], vt_l2_sh_wr_reg_after[],
 	vt_l2_sh_wr_mem[], vt_l2_sh_wr_mem_at[], vt_l2_sh_wr_mem_after[];
+/* VMX-preemption timer (vmxtest_timer.c): RCX loop iterations, CPUID. */
+extern const u8 vt_l2_spin[], vt_l2_spin_cpuid[];
 #define VT_L2_IO_PORT 0x510
 #define VT_L2_MSR MSR_IA32_PAT
 
@@ -187,6 +189,7 @@ void vt_checks_two_l2(struct vt_env *env);
 void vt_checks_cycles(struct vt_env *env);
 void vt_checks_ept(struct vt_env *env); /* vmxtest_ept.c */
 void vt_checks_shadow(struct vt_env *env); /* vmxtest_shadow.c */
+void vt_checks_timer(struct vt_env *env); /* vmxtest_timer.c */
 
 /* vmxtest's former names of what moved to tests/guests/lib/ (vmxbench*.c
  * uses them). */

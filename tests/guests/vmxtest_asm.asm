@@ -218,6 +218,17 @@ SHADOW_OP vt_l2_sh_rd_mem, {vmread [rsi + rcx*8 - 0x18], rdx}
 SHADOW_OP vt_l2_sh_wr_reg, {vmwrite rdx, r8}
 SHADOW_OP vt_l2_sh_wr_mem, {vmwrite rdx, [rsi + rcx*8 - 0x18]}
 
+; VMX-preemption timer (vmxtest_timer.c): RCX iterations of a loop with
+; no exit (RCX >= 1), then CPUID.
+global vt_l2_spin:function hidden
+global vt_l2_spin_cpuid:function hidden
+vt_l2_spin:
+	dec rcx
+	jnz vt_l2_spin
+vt_l2_spin_cpuid:
+	cpuid
+	jmp vt_l2_spin
+
 ; ---- L2's IDT: 256 stubs, 16 bytes apart, recording the last event.
 global vt_l2_isr_base:function hidden
 align 16
