@@ -40,7 +40,9 @@ NESTED_C := \
 	arch/x86_64/nested/guest_access.c arch/x86_64/nested/vmcs02.c \
 	arch/x86_64/nested/nested_entry.c arch/x86_64/nested/nested_exit.c \
 	arch/x86_64/nested/shadow.c arch/x86_64/nested/shadow12.c \
-	arch/x86_64/nested/ept12.c arch/x86_64/nested/nested_ept.c
+	arch/x86_64/nested/preempt.c arch/x86_64/nested/bitmap_watch.c \
+	arch/x86_64/nested/ept12.c \
+	arch/x86_64/nested/nested_ept.c
 
 MON_C := \
 	vmm/main.c vmm/lib.c vmm/log.c vmm/panic.c vmm/pfa.c vmm/stats.c \

@@ -86,6 +86,9 @@ void exit_ept_violation(struct vcpu *v)
 
 	ept_violation_restore_events();
 
+	/* A write to a bitmap page L0 watches for L1 (nested/bitmap_watch.c). */
+	if (nested_watch_ept01_write(v, gpa, e.write))
+		return;
 	if (!vmm_gpa_in_monitor(gpa, 1)) {
 		/* Past the identity map (e.g. a device placed high): map it
 		 * uncached, 1:1, as the rest of the MMIO space. */

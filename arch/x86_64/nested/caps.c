@@ -120,18 +120,21 @@ static u32 offered_features(const struct nested_caps *c)
 }
 
 /* SDM A.6: activity states beyond HLT, the MSR-list size and MSEG are not
- * offered; CR3 targets are at most 4. The preemption-timer rate (bits 4:0)
- * is the hardware's when the timer is offered: L2's timer is the
- * hardware's timer. */
+ * offered; CR3 targets are at most 4. With the preemption timer, its rate
+ * (bits 4:0) is the hardware's but at least NESTED_TIMER_RATE_MIN: L0
+ * scales L1's timer onto the hardware's (preempt.c). */
 static u64 offer_misc(u64 hw, bool timer)
 {
 	u64 cr3_targets = (hw >> VMX_MISC_CR3_TARGETS_SHIFT) & VMX_MISC_CR3_TARGETS_MASK;
+	u64 rate = hw & VMX_MISC_PREEMPTION_RATE;
 
 	if (cr3_targets > CR3_TARGETS_OFFERED)
 		cr3_targets = CR3_TARGETS_OFFERED;
-	return (hw & ((timer ? VMX_MISC_PREEMPTION_RATE : 0) | VMX_MISC_STORE_LMA |
-		      VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_ANY_FIELD | VMX_MISC_INJECT_LEN0)) |
-	       cr3_targets << VMX_MISC_CR3_TARGETS_SHIFT;
+	if (rate < NESTED_TIMER_RATE_MIN)
+		rate = NESTED_TIMER_RATE_MIN;
+	return (hw & (VMX_MISC_STORE_LMA | VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_ANY_FIELD |
+		      VMX_MISC_INJECT_LEN0)) |
+	       (timer ? rate : 0) | cr3_targets << VMX_MISC_CR3_TARGETS_SHIFT;
 }
 
 void nested_caps_compute(const struct vmx_caps *hw, struct nested_caps *out)

@@ -17,6 +17,10 @@
 /* IA32_VMX_MISC (SDM A.6 "Miscellaneous Data"); VMX_MISC_STORE_LMA (bit 5),
  * VMX_MISC_ACTIVITY_HLT (6) and VMX_MISC_VMWRITE_ANY_FIELD (29) are in vmcs.h. */
 #define VMX_MISC_PREEMPTION_RATE 0x1fULL  /* bits 4:0 */
+/* The slowest rate offered L1: 2^5 TSC ticks per timer tick, so that a
+ * 32-bit timer spans more than 10 s even at 4 GHz (Linux's KVM refuses a
+ * faster one). Common on real CPUs; Bochs's is 0. */
+#define NESTED_TIMER_RATE_MIN 5
 #define VMX_MISC_ACTIVITY_SHUTDOWN BIT(7)
 #define VMX_MISC_ACTIVITY_WAIT_SIPI BIT(8)
 #define VMX_MISC_CR3_TARGETS_SHIFT 16     /* bits 24:16 */

@@ -21,8 +21,14 @@ int nested_init(struct vcpu *v)
 	n->msr_bitmap02 = pfa_alloc();
 	n->io_bitmap02_a = pfa_alloc();
 	n->io_bitmap02_b = pfa_alloc();
-	if (!n->cache || !n->vmcs02 || !n->msr_bitmap02 || !n->io_bitmap02_a || !n->io_bitmap02_b)
+	n->absent_page = pfa_alloc();
+	n->ones_page = pfa_alloc();
+	if (!n->cache || !n->vmcs02 || !n->msr_bitmap02 || !n->io_bitmap02_a || !n->io_bitmap02_b ||
+	    !n->absent_page || !n->ones_page)
 		return NV_E_NOMEM;
+	memset(n->ones_page, 0xff, PAGE_SIZE);
+	for (int i = 0; i < NESTED_WATCHED; i++)
+		n->watch[i] = ~0ULL;
 	*(u32 *)n->vmcs02 = (u32)vmx_caps.basic & 0x7fffffff;
 	u64 pa = (u64)n->vmcs02;
 	u8 fail;

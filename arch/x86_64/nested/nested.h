@@ -29,6 +29,17 @@ struct nested_vcpu {
 	u8 *msr_bitmap02;      /* L1's MSR bitmap merged with L0's */
 	u8 *io_bitmap02_a, *io_bitmap02_b;
 	bool io02_l0_only;     /* they hold L0's I/O bitmaps alone */
+	u8 *absent_page;       /* L2's virtual-APIC page where L1 has no RAM */
+	u64 timer_extra;       /* L1's preemption timer beyond VMCS02's (preempt.c) */
+
+	/* L1's MSR, I/O A and I/O B bitmap pages merged into VMCS02, kept
+	 * read-only for L2 (bitmap_watch.c). */
+#define NESTED_WATCHED 3
+	u64 watch[NESTED_WATCHED];
+	bool watch_ept01[NESTED_WATCHED]; /* write-protected in EPT01 */
+	bool ept02_watch_ok;   /* EPT02 maps none of them writable */
+	bool consulting;       /* L2 wrote one: VMCS02's bitmaps are all ones */
+	u8 *ones_page;
 
 	bool handling_reflected; /* L1 runs its handler for a reflected exit */
 
@@ -91,6 +102,23 @@ u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12);
 struct ept12_caps;
 void nested_ept12_caps(u64 ept_vpid_cap, struct ept12_caps *out);
 void nested_ept02_flush(struct vcpu *v);
+
+/* L1's VMX-preemption timer (preempt.c); VMCS02 current. */
+void nested_timer_entry(struct vcpu *v, const struct vmcs12 *c);
+bool nested_timer_expired(struct vcpu *v);       /* false: re-armed, L0's exit */
+void nested_timer_charge(struct vcpu *v, u64 tsc_at_exit);
+u32 nested_timer_save(const struct vcpu *v);
+
+/* bitmap_watch.c: at a nested entry (VMCS02 current, before its EPTP is
+ * chosen); EPT02's permissions for an L1 page; a write fault in EPT01
+ * (true if it was a watched page, now writable). */
+void nested_watch_entry(struct vcpu *v, const struct vmcs12 *c);
+u64 nested_watch_ept02_perms(struct vcpu *v, u64 page1, u64 perms, bool write);
+bool nested_watch_ept01_write(struct vcpu *v, u64 gpa, bool write);
+/* An I/O or MSR exit of L2 while VMCS02's copies are stale and L1's page
+ * lets it through: fresh copies, pages read-only again; L2 retries. */
+void nested_watch_rearm(struct vcpu *v);
+void nested_vmcs02_bitmaps(struct vcpu *v);
 
 int nested_shadow_init(struct vcpu *v);
 void nested_shadow_vmcs01_setup(struct vcpu *v);

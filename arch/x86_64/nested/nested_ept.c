@@ -147,6 +147,8 @@ enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 		mt = EPT_MT_WB;
 		ipat = 0;
 	}
+	/* L1's bitmap pages stay read-only for L2 (bitmap_watch.c). */
+	perms = nested_watch_ept02_perms(v, page1, perms, access & EPT_W);
 	bool existed = ept_lookup(&n->ept02, page2, NULL) != NULL;
 	if (ept_map(&n->ept02, page2, hpa, PAGE_SIZE, perms | ipat, mt)) {
 		/* Out of monitor memory: start EPT02 afresh and retry once. */

@@ -263,8 +263,7 @@ static void save_l2_state(struct vcpu *v, struct vmcs12 *c, u32 reason, u64 qual
 	/* SDM 28.3.4: with "save VMX-preemption timer value" the timer's
 	 * value at the exit (0 when it caused it); VMCS02 saved it. */
 	if (c->vm_exit_controls & VM_EXIT_SAVE_PREEMPTION_TIMER)
-		c->vmx_preemption_timer_value = (u32)vmcs_read(VMX_PREEMPTION_TIMER_VALUE);
-	(void)v;
+		c->vmx_preemption_timer_value = nested_timer_save(v);
 }
 
 /* A VM-entry failure that L1 sees as a VM exit (SDM 27.8): no guest state
@@ -353,29 +352,14 @@ void nested_l2_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u
 	guest_inject_exception(vector, has_error, error);
 }
 
-/* L2's VMX-preemption timer counts L2's time as L1 sees it: the time L0
- * spends on an exit it handles itself is L2's time for L1 (the hardware
- * counts only in VMX non-root operation, and VMCS02 saved the value at
- * the exit). Charge it before L2 resumes; 0 makes L2 exit to L1 at once
- * (SDM 26.5.1 "VMX-Preemption Timer"). */
-static void charge_preemption_timer(struct vcpu *v, u64 tsc_at_exit)
-{
-	if (!(vmcs_read(PIN_BASED_VM_EXEC_CONTROL) & PIN_BASED_VMX_PREEMPTION_TIMER))
-		return;
-	u32 rate = v->nested.caps.msr[NESTED_CAP(MSR_IA32_VMX_MISC)] & VMX_MISC_PREEMPTION_RATE;
-	u64 ticks = (rdtsc() - tsc_at_exit) >> rate;
-	u64 value = (u32)vmcs_read(VMX_PREEMPTION_TIMER_VALUE);
-	vmcs_write(VMX_PREEMPTION_TIMER_VALUE, ticks >= value ? 0 : value - ticks);
-}
-
 static bool l2_exit(struct vcpu *v, u32 raw);
 
 bool nested_l2_exit(struct vcpu *v, u32 raw)
 {
 	u64 tsc = rdtsc();
 	bool launch = l2_exit(v, raw);
-	if (v->nested.in_l2)
-		charge_preemption_timer(v, tsc);
+	if (v->nested.in_l2) /* resuming L2 after an exit L0 handled */
+		nested_timer_charge(v, tsc);
 	return launch;
 }
 
@@ -436,9 +420,19 @@ static bool l2_exit(struct vcpu *v, u32 raw)
 			return false;
 		}
 	}
+	/* The hardware timer ran out before L1's did (preempt.c): re-armed. */
+	if (info.basic == EXIT_REASON_PREEMPTION_TIMER && !nested_timer_expired(v))
+		return false;
 	struct reflect_ctx rc = { .v12 = n->cache, .read_phys = nested_read_l1, .ctx = NULL };
 	if (nested_exit_to_l1(&rc, &e)) {
 		reflect(v, raw, qual);
+		return false;
+	}
+	/* L2 changed L1's bitmap and L1's page lets this access through
+	 * (bitmap_watch.c): fresh copies, and L2 executes it again. */
+	if (n->consulting && (info.basic == EXIT_REASON_IO_INSTRUCTION ||
+			      info.basic == EXIT_REASON_RDMSR || info.basic == EXIT_REASON_WRMSR)) {
+		nested_watch_rearm(v);
 		return false;
 	}
 

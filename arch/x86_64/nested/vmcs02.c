@@ -118,14 +118,38 @@ static const struct l0_bits *l0_bits_of(const u8 *l0)
 }
 
 /* One bitmap page: L1's bits OR L0's, so that an access exits if either
- * wants it; nested_l2_exit() sorts out whose it was. */
+ * wants it; nested_l2_exit() sorts out whose it was. A bitmap where L1
+ * has no RAM (or in the monitor's memory) reads as all ones, as memory
+ * that is not there reads on the hardware: every access exits. */
 static void merge_bitmap(u8 *out, u64 l1_gpa, const u8 *l0)
 {
 	const struct l0_bits *b = l0_bits_of(l0);
 	u64 *o = (u64 *)out;
-	memcpy(out, nested_gpa_ptr(l1_gpa), PAGE_SIZE);
+	nested_read_l1_or_ones(l1_gpa, out, PAGE_SIZE);
 	for (u32 i = 0; i < b->count; i++)
 		o[b->index[i]] |= b->bits[i];
+}
+
+/* VMCS02's MSR and I/O bitmaps from L1's as they are now, merged with
+ * L0's (VMCS02 current): at a nested entry, and when L2 changed L1's page
+ * (bitmap_watch.c). */
+void nested_vmcs02_bitmaps(struct vcpu *v)
+{
+	struct nested_vcpu *n = &v->nested;
+	const struct vmcs12 *c = n->cache;
+	u32 proc = c->cpu_based_vm_exec_control;
+
+	/* MSR accesses: L1's bitmap merged with L0's, or all exit. */
+	if (proc & CPU_BASED_USE_MSR_BITMAPS) {
+		merge_bitmap(n->msr_bitmap02, c->msr_bitmap, v->msr_bitmap);
+		vmcs_write(MSR_BITMAP, (u64)n->msr_bitmap02);
+	}
+	if (proc & CPU_BASED_USE_IO_BITMAPS) {
+		merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
+		merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
+		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
+		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
+	}
 }
 
 /* What VMCS02 takes from VMCS01: L1's EFER, PAT, DR7 and DEBUGCTL as they
@@ -145,21 +169,14 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	/* L1's VMX-preemption timer is the hardware's, started from L1's value
 	 * at every nested VM entry (SDM 27.7.4; a value of 0 exits before L2
 	 * runs an instruction). VMCS02 always saves it, so that an exit L0
-	 * handles resumes L2 with what is left (nested_exit.c). */
-	if (c->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
-		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, c->vmx_preemption_timer_value);
+	 * handles resumes L2 with what is left (preempt.c). */
+	nested_timer_entry(v, c);
 
-	/* MSR accesses: L1's bitmap merged with L0's, or all exit. */
-	if (proc & CPU_BASED_USE_MSR_BITMAPS) {
-		merge_bitmap(n->msr_bitmap02, c->msr_bitmap, v->msr_bitmap);
-		vmcs_write(MSR_BITMAP, (u64)n->msr_bitmap02);
-	}
+	nested_vmcs02_bitmaps(v);
 	/* I/O: with "use I/O bitmaps" L1's bitmaps decide, whatever
 	 * "unconditional I/O exiting" says (SDM 25.6.4); with neither, L2 may
 	 * use every port but L0's own (the debug-exit port). */
 	if (proc & CPU_BASED_USE_IO_BITMAPS) {
-		merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
-		merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
 		n->io02_l0_only = false;
 	} else if (!(proc & CPU_BASED_UNCOND_IO_EXITING)) {
 		if (!n->io02_l0_only) { /* L0's bitmaps never change: copy once */
@@ -173,6 +190,8 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
 		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
 	}
+	/* The copies stand for L1's pages while L2 cannot write those. */
+	nested_watch_entry(v, c);
 	/* L2's TSC = L1's view (L0's offset) plus L1's offset for L2, when
 	 * L1 uses offsetting (SDM 26.3 "Changes to Instruction Behavior":
 	 * RDTSC adds the TSC offset). */
@@ -206,7 +225,15 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	vmcs_write(CR3_TARGET_VALUE2, c->cr3_target_value2);
 	vmcs_write(CR3_TARGET_VALUE3, c->cr3_target_value3);
 	if (proc & CPU_BASED_TPR_SHADOW) {
-		vmcs_write(VIRTUAL_APIC_PAGE_ADDR, c->virtual_apic_page_addr);
+		/* The CPU reads and writes VTPR there: never the monitor's
+		 * memory. Where L1 has no RAM, a page of ones stands in for
+		 * memory that is not there (refilled at each entry). */
+		u64 vapic = c->virtual_apic_page_addr;
+		if (!nested_gpa_valid(vapic, PAGE_SIZE)) {
+			memset(n->absent_page, 0xff, PAGE_SIZE);
+			vapic = (u64)n->absent_page;
+		}
+		vmcs_write(VIRTUAL_APIC_PAGE_ADDR, vapic);
 		vmcs_write(TPR_THRESHOLD, c->tpr_threshold);
 	}
 	if (proc2 & SECONDARY_ENABLE_XSAVES)
