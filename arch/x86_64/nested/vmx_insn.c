@@ -76,11 +76,21 @@ static void vmcs12_flush(struct nested_vcpu *n)
 	memcpy(nested_gpa_ptr(n->current_ptr), n->cache, sizeof(struct vmcs12));
 }
 
-/* A VMCS pointer operand: 4-KiB aligned, inside the physical-address
- * width, and (nestvisor's rule) guest RAM that is not the monitor's. */
+/* A VMCS pointer operand: 4-KiB aligned and inside the physical-address
+ * width, the SDM's only checks (31.3). Where L1 has no RAM (or at the
+ * monitor's memory) the instructions find what the hardware finds where
+ * no memory is: a revision identifier of all ones, and writes that
+ * vanish. */
 static bool vmcs_ptr_ok(u64 ptr)
 {
-	return vmx_phys_ptr_valid(ptr, nested_maxphyaddr()) && nested_gpa_valid(ptr, PAGE_SIZE);
+	return vmx_phys_ptr_valid(ptr, nested_maxphyaddr());
+}
+
+static u32 revision_at(u64 ptr)
+{
+	u32 rev;
+	nested_read_l1_or_ones(ptr, &rev, sizeof(rev));
+	return rev;
 }
 
 static int read_ptr_operand(struct vcpu *v, u64 *ptr)
@@ -124,7 +134,7 @@ static void emulate_vmxon(struct vcpu *v)
 		return;
 	if (!vmcs_ptr_ok(ptr))
 		return vm_fail_invalid();
-	u32 rev = *(u32 *)nested_gpa_ptr(ptr);
+	u32 rev = revision_at(ptr);
 	if (vmxon_region_check(ptr, nested_maxphyaddr(), rev, VMCS12_REVISION) != VMXON_OK)
 		return vm_fail_invalid();
 	n->vmxon = true;
@@ -183,7 +193,7 @@ static void emulate_vmclear(struct vcpu *v)
 		n->cache->launch_state = VMCS12_STATE_CLEAR;
 		vmcs12_flush(n);
 		n->current_ptr = VMCS12_INVALID_PTR;
-	} else {
+	} else if (nested_gpa_valid(ptr, sizeof(struct vmcs12))) {
 		/* "Initialize implementation-specific data in VMCS region". */
 		struct vmcs12 *mem = nested_gpa_ptr(ptr);
 		mem->launch_state = VMCS12_STATE_CLEAR;
@@ -199,18 +209,19 @@ static void emulate_vmptrld(struct vcpu *v)
 	u64 ptr;
 	if (!vmcs_ptr_operand(v, VMXERR_VMPTRLD_INVALID_ADDR, VMXERR_VMPTRLD_VMXON_PTR, &ptr))
 		return;
-	const struct vmcs12 *mem = nested_gpa_ptr(ptr);
 	/* Bits 30:0 must be nestvisor's revision; bit 31 (a shadow VMCS) is
 	 * legal only where "VMCS shadowing" is offered. A shadow VMCS may be
-	 * current: L1 reads and writes its fields, but cannot launch it. */
-	u32 rev = mem->revision_id;
+	 * current: L1 reads and writes its fields, but cannot launch it. A
+	 * VMCS12 is always L1 RAM: all ones is no revision of ours. */
+	u32 rev = revision_at(ptr);
 	bool shadow_ok = n->caps.features & FEAT_BIT(FEAT_SHADOW_VMCS);
 	if ((rev & ~VMCS12_SHADOW_INDICATOR) != VMCS12_REVISION ||
+	    !nested_gpa_valid(ptr, sizeof(struct vmcs12)) ||
 	    ((rev & VMCS12_SHADOW_INDICATOR) && !shadow_ok))
 		return vm_fail(n, VMXERR_VMPTRLD_BAD_REVISION);
 	if (ptr != n->current_ptr) {
 		vmcs12_flush(n);
-		memcpy(n->cache, mem, sizeof(struct vmcs12));
+		memcpy(n->cache, nested_gpa_ptr(ptr), sizeof(struct vmcs12));
 		if (n->cache->magic != VMCS12_MAGIC) {
 			/* Never VMCLEARed: what hardware holds there is
 			 * undefined; nestvisor treats it as clear. */
