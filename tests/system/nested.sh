@@ -51,13 +51,39 @@ guest_lines() { # PROG LOG
 	grep -aoE "$1: (PASS|FAIL|SKIP) .*" "$2" | tr -d '\r' | awk '!seen[$0]++'
 }
 
+# Where bare Bochs departs from the SDM (docs/testing-nested.md, "Bochs
+# departures"): check name, then the FAIL text Bochs produces. On bare Bochs
+# that exact failure is recorded as the SDM's outcome (PASS) for the oracle
+# comparison and reported as nested/bare-departs/<check>; any other result
+# there fails, so a Bochs that changes is noticed.
+bochs_departs() { # CHECK -> the expected FAIL text, or nothing
+	case $1 in
+	shadow-vmlaunch-vmresume-vmfailinvalid)
+		echo 'VMLAUNCH with a shadow VMCS current: expected VMfailInvalid, got VMfailValid(7); VMRESUME with a shadow VMCS current: expected VMfailInvalid, got VMfailValid(5)' ;;
+	esac
+}
+
 # relay PROG LOG TIER [SUFFIX]: one result per guest verdict; writes
 # "name PASS|FAIL" to LOG.outcomes; FAIL if the summary line is missing.
 relay() {
-	local prog=$1 log=$2 tier=$3 suffix=${4:-} line name n=0
+	local prog=$1 log=$2 tier=$3 suffix=${4:-} line name known n=0
 	: >"$log.outcomes"
 	while IFS= read -r line; do
 		line=${line#"$prog": }
+		name=${line#* }
+		name=${name%%: *}
+		known=
+		[ "$tier" = nested/bare ] && known=$(bochs_departs "$name")
+		if [ -n "$known" ]; then
+			if [ "$line" = "FAIL $name: $known" ]; then
+				pass "nested/bare-departs/$name"
+			else
+				fail "nested/bare-departs/$name" "bare Bochs no longer departs as recorded: '$line'"
+			fi
+			echo "$name PASS" >>"$log.outcomes" # the SDM's outcome
+			n=$((n + 1))
+			continue
+		fi
 		case $line in
 		PASS\ *) name=${line#PASS }
 			# vmxfuzz's "survived <count> operations": the seed in the name
