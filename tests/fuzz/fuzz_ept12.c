@@ -1,0 +1,273 @@
+/* Fuzz target: the EPT12 walk (arch/x86_64/nested/ept12.c) over a small
+ * fake L1 memory the input lays out, against a reference walk written
+ * here from SDM Vol. 3C 29.3.2 "EPT Translation Mechanism" (the EPTP's
+ * bits 51:12 locate the PML4 table; an entry's bits 2:0 = 000b is not
+ * present; bit 7 maps a 1-GByte page in a PDPTE and a 2-MByte page in a
+ * PDE, reserved in a PML4E; the formats' reserved bits: 7:3 in an entry
+ * that references a table, 29:12 / 20:12 below a 1-GByte / 2-MByte page,
+ * 51:MAXPHYADDR everywhere) and 29.3.3.1 "EPT Misconfigurations" (bits
+ * 2:0 = 010b or 110b; 100b without execute-only support; a reserved bit
+ * in a present entry; leaf memory type 2, 3 or 7).
+ *
+ * Input: u64 EPTP, u64 gpa2, u8 caps (bit 0 execute-only, bit 1 1-GByte
+ * pages, bit 2 2-MByte pages, bit 3 point the EPTP at page 0), u8
+ * MAXPHYADDR (32 + n % 21), u8 pages (1 + n % 8), one u16 frame number
+ * per page (gpa = frame << 12), then entries of 12 bytes: u8 page, u8
+ * target (bit 7 set: the value's bits 51:12 become the address of page
+ * target % 128, making a pointer), u16 slot (bits 8:0), u64 value.
+ * Unwritten entries are 0.
+ *
+ * Known deviation (docs/fuzzing.md, EPT12-PTE-BIT7): ept12_walk() takes
+ * bit 7 of an EPT PTE for a reserved bit (EPT12_MISCONFIG); Table 29-6
+ * marks it "Ignored". The reference follows the module there unless
+ * NV_FUZZ_STRICT=1.
+ *
+ * Properties: every read the walk makes is 8 bytes, 8-byte aligned, at
+ * most 4 of them; the first is in the table the EPTP names and each next
+ * one in the table the entry just read names; EPT12_NO_MEMORY exactly when
+ * the last read failed (memory the callback does not own); the result,
+ * and for EPT12_OK the gpa1 (the leaf's address bits plus gpa2's offset
+ * within the page size), perms (AND of bits 2:0 over the path), memory
+ * type, ignore-PAT bit and level equal the reference's. */
+#include "fuzz.h"
+#include <nested/ept12.h>
+
+#define MAX_PAGES 8
+#define ADDR_51_12 0x000ffffffffff000ULL
+
+static struct {
+	u64 gpa;
+	u64 e[512];
+} mem[MAX_PAGES];
+static unsigned int npages;
+
+/* The walk's reads, as the callback saw them. */
+static struct {
+	u64 gpa;
+	u32 len;
+	int rc;
+	u64 value;
+} trace[16];
+static unsigned int ntrace;
+
+static int owner(u64 gpa)
+{
+	for (unsigned int i = 0; i < npages; i++)
+		if ((gpa & ~0xfffULL) == mem[i].gpa)
+			return (int)i;
+	return -1;
+}
+
+static int read_mem(void *ctx, u64 gpa, void *buf, u32 len)
+{
+	int page = owner(gpa);
+
+	(void)ctx;
+	if (ntrace >= 16)
+		fuzz_fail("more than 16 reads");
+	trace[ntrace].gpa = gpa;
+	trace[ntrace].len = len;
+	FUZZ_CHECK(len == 8 && !(gpa & 7), "read of %u bytes at %#llx (want 8, aligned)", len,
+		   (unsigned long long)gpa);
+	if (page < 0) {
+		trace[ntrace++].rc = -1;
+		return -1;
+	}
+	trace[ntrace].rc = 0;
+	trace[ntrace].value = mem[page].e[(gpa & 0xfff) / 8];
+	memcpy(buf, &trace[ntrace].value, 8);
+	ntrace++;
+	return 0;
+}
+
+static u64 bits(unsigned int hi, unsigned int lo)
+{
+	return ((hi >= 63) ? ~0ULL : ((1ULL << (hi + 1)) - 1)) & ~((1ULL << lo) - 1);
+}
+
+static void ref_walk(u64 eptp, u64 gpa2, const struct ept12_caps *c, struct ept12_walk *w)
+{
+	u64 table = eptp & ADDR_51_12;
+	u8 perms = 7;
+
+	memset(w, 0, sizeof(*w));
+	for (int level = 4; level >= 1; level--) {
+		u64 gpa = table + ((gpa2 >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
+		int page = owner(gpa);
+		u64 e, rsvd = 0;
+		unsigned int rwx;
+		bool leaf;
+
+		if (page < 0) {
+			w->result = EPT12_NO_MEMORY;
+			return;
+		}
+		e = mem[page].e[(gpa & 0xfff) / 8];
+		rwx = e & 7;
+		if (!rwx) {
+			w->result = EPT12_NOT_PRESENT;
+			return;
+		}
+		if (rwx == 2 || rwx == 6 || (rwx == 4 && !c->exec_only)) {
+			w->result = EPT12_MISCONFIG;
+			return;
+		}
+		if (c->maxphyaddr < 52)
+			rsvd |= bits(51, c->maxphyaddr);
+		leaf = level == 1 || ((e & (1ULL << 7)) &&
+				      ((level == 2 && c->page_2m) || (level == 3 && c->page_1g)));
+		if (!leaf)
+			rsvd |= bits(7, 3); /* incl. bit 7 of a PML4E or without the page size */
+		else if (level == 1 && fuzz_tolerate_known())
+			rsvd |= 1ULL << 7; /* known deviation EPT12-PTE-BIT7: the SDM ignores it */
+		else if (level == 2)
+			rsvd |= bits(20, 12);
+		else if (level == 3)
+			rsvd |= bits(29, 12);
+		if ((e & rsvd) || (leaf && ((e >> 3) & 7) != 0 && (((e >> 3) & 7) == 2 ||
+		    ((e >> 3) & 7) == 3 || ((e >> 3) & 7) == 7))) {
+			w->result = EPT12_MISCONFIG;
+			return;
+		}
+		perms &= (u8)rwx;
+		if (leaf) {
+			u64 size = 1ULL << (12 + 9 * (level - 1));
+
+			w->result = EPT12_OK;
+			w->gpa1 = (e & ADDR_51_12 & ~(size - 1)) | (gpa2 & (size - 1));
+			w->perms = perms;
+			w->memtype = (e >> 3) & 7;
+			w->ipat = e & (1ULL << 6);
+			w->level = level;
+			return;
+		}
+		table = e & ADDR_51_12;
+	}
+}
+
+static const char *res_name(enum ept12_result r)
+{
+	switch (r) {
+	case EPT12_OK: return "OK";
+	case EPT12_NOT_PRESENT: return "NOT_PRESENT";
+	case EPT12_MISCONFIG: return "MISCONFIG";
+	case EPT12_NO_MEMORY: return "NO_MEMORY";
+	}
+	return "?";
+}
+
+static void fuzz_one(struct fz *z)
+{
+	u64 eptp = fz_u64(z), gpa2 = fz_u64(z);
+	u8 cb = fz_u8(z);
+	struct ept12_caps caps = {
+		.exec_only = cb & 1, .page_1g = cb & 2, .page_2m = cb & 4,
+		.maxphyaddr = 32 + fz_u8(z) % 21,
+	};
+	struct ept12_walk w, ref;
+
+	npages = 1 + fz_u8(z) % MAX_PAGES;
+	for (unsigned int i = 0; i < npages; i++) {
+		memset(mem[i].e, 0, sizeof(mem[i].e));
+		mem[i].gpa = (u64)fz_u16(z) << 12;
+	}
+	if (cb & 8)
+		eptp = (eptp & ~ADDR_51_12) | mem[0].gpa;
+	while (fz_more(z)) {
+		u8 p = fz_u8(z) % npages, to = fz_u8(z);
+		u16 slot = fz_u16(z) & 0x1ff;
+		u64 val = fz_u64(z);
+
+		if (to & 0x80)
+			val = (val & ~ADDR_51_12) | mem[(to & 0x7f) % npages].gpa;
+		mem[p].e[slot] = val;
+	}
+
+	ntrace = 0;
+	memset(&w, 0xa5, sizeof(w));
+	ept12_walk(eptp, gpa2, &caps, read_mem, NULL, &w);
+	ref_walk(eptp, gpa2, &caps, &ref);
+
+	/* The reads follow the path. */
+	FUZZ_CHECK(ntrace >= 1 && ntrace <= 4, "%u reads", ntrace);
+	FUZZ_CHECK((trace[0].gpa & ~0xfffULL) == (eptp & ADDR_51_12),
+		   "first read %#llx is not in the PML4 table at %#llx",
+		   (unsigned long long)trace[0].gpa, (unsigned long long)(eptp & ADDR_51_12));
+	for (unsigned int i = 1; i < ntrace; i++)
+		FUZZ_CHECK(trace[i - 1].rc == 0 &&
+			   (trace[i].gpa & ~0xfffULL) == (trace[i - 1].value & ADDR_51_12),
+			   "read %u at %#llx is not in the table entry %#llx names", i,
+			   (unsigned long long)trace[i].gpa, (unsigned long long)trace[i - 1].value);
+	FUZZ_CHECK((w.result == EPT12_NO_MEMORY) == (trace[ntrace - 1].rc != 0),
+		   "result %s, last read %s", res_name(w.result),
+		   trace[ntrace - 1].rc ? "failed" : "succeeded");
+
+	FUZZ_CHECK(w.result == ref.result, "EPTP %#llx gpa2 %#llx: %s, the SDM says %s",
+		   (unsigned long long)eptp, (unsigned long long)gpa2, res_name(w.result),
+		   res_name(ref.result));
+	if (w.result == EPT12_OK) {
+		const u64 leaf = trace[ntrace - 1].value;
+		u64 size = 1ULL << (12 + 9 * (w.level - 1));
+		u8 and = 7;
+
+		for (unsigned int i = 0; i < ntrace; i++)
+			and &= trace[i].value & 7;
+		FUZZ_CHECK(w.level == 5 - (int)ntrace, "level %d after %u reads", w.level, ntrace);
+		/* gpa1 comes from the leaf entry it was given. */
+		FUZZ_CHECK((w.gpa1 & ~(size - 1)) == (leaf & ADDR_51_12 & ~(size - 1)) &&
+			   (w.gpa1 & (size - 1)) == (gpa2 & (size - 1)),
+			   "gpa1 %#llx is not leaf %#llx + offset of gpa2 %#llx",
+			   (unsigned long long)w.gpa1, (unsigned long long)leaf,
+			   (unsigned long long)gpa2);
+		FUZZ_CHECK(w.perms == and, "perms %u, the path's AND is %u", w.perms, and);
+		FUZZ_CHECK(w.gpa1 == ref.gpa1 && w.perms == ref.perms && w.memtype == ref.memtype &&
+			   w.ipat == ref.ipat && w.level == ref.level,
+			   "translation differs from the reference: gpa1 %#llx/%#llx level %d/%d "
+			   "memtype %u/%u ipat %d/%d", (unsigned long long)w.gpa1,
+			   (unsigned long long)ref.gpa1, w.level, ref.level, w.memtype, ref.memtype,
+			   w.ipat, ref.ipat);
+	}
+}
+
+/* Seeds: a 4-level walk to a 4-KByte page, a 2-MByte and a 1-GByte page,
+ * in pages at frames 0x100..0x103. */
+/* An entry in 'page'; to >= 0: a pointer to page 'to'. */
+static void put_entry(struct seed *s, u8 page, int to, u16 slot, u64 val)
+{
+	seed_u8(s, page);
+	seed_u8(s, to >= 0 ? 0x80 | to : 0);
+	seed_u16(s, slot);
+	seed_u64(s, val);
+}
+
+static void fuzz_write_seeds(void)
+{
+	static const char *names[] = { "walk-4k", "walk-2m", "walk-1g" };
+
+	for (int leaf = 1; leaf <= 3; leaf++) {
+		struct seed s;
+		u64 gpa2 = (1ULL << 39) * 0 + (2ULL << 30) + (3ULL << 21) + (4ULL << 12) + 0x123;
+
+		memset(&s, 0, sizeof(s));
+		seed_u64(&s, 0x100000 | 0x1e); /* WB, 4 levels */
+		seed_u64(&s, gpa2);
+		seed_u8(&s, 1 | 2 | 4 | 8);
+		seed_u8(&s, 39 - 32);
+		seed_u8(&s, 3);                 /* 4 pages */
+		for (int i = 0; i < 4; i++)
+			seed_u16(&s, 0x100 + i);
+		put_entry(&s, 0, 1, 0, 7);      /* PML4[0] -> page 1 */
+		if (leaf == 3) {
+			put_entry(&s, 1, -1, 2, 0x40000000 | 0x80 | 0x37);
+		} else {
+			put_entry(&s, 1, 2, 2, 7);    /* PDPT[2] -> page 2 */
+			if (leaf == 2) {
+				put_entry(&s, 2, -1, 3, 0x200000 | 0x80 | 0x37);
+			} else {
+				put_entry(&s, 2, 3, 3, 5);              /* PD[3] -> page 3 */
+				put_entry(&s, 3, -1, 4, 0x5000 | 0x33); /* PT[4]: RW, WB */
+			}
+		}
+		seed_write(&s, names[leaf - 1]);
+	}
+}
