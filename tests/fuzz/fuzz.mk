@@ -20,7 +20,7 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -Werror -DNV_HOST_TEST \
 
 NV_NESTED := arch/x86_64/nested
 # One harness per target; each links the module sources it tests.
-FUZZ_TARGETS := vmcs12 entry_checks operand ept12 reflect
+FUZZ_TARGETS := vmcs12 entry_checks operand ept12 reflect guest_walk
 FUZZ_SRC_vmcs12       := $(NV_NESTED)/vmcs12.c
 FUZZ_SRC_entry_checks := $(NV_NESTED)/vmcs12.c $(NV_NESTED)/caps.c \
 	$(NV_NESTED)/entry_checks.c $(NV_NESTED)/entry_checks_ctl.c \
