@@ -253,6 +253,7 @@ UNIT_BIN := $(BUILD)/unit/run-unit
 include tools/nvlaunch/nvlaunch.mk
 include tests/l2/l2.mk
 include tests/l2/docker/docker.mk
+include tests/fuzz/fuzz.mk
 $(UNIT_BIN): $(UNIT_SRC) $(UNIT_HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
@@ -276,7 +277,7 @@ build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$
 .PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-l2docker-bochs
 # make test's tiers, cheapest first; each writes build/results/<tier>.txt
 # and the summary ends with one line. About 30 min on two cores.
-TEST_TIERS := unit qemu l2img l2docker bochs nested kvm kvm-l1 l2 l2docker-bochs
+TEST_TIERS := unit fuzz qemu l2img l2docker bochs nested kvm kvm-l1 l2 l2docker-bochs
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(Q)for t in $(TEST_TIERS); do $(call tier,$$t); done

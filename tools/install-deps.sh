@@ -22,6 +22,7 @@ pkgs=(
 	mtools dosfstools                  # FAT32 images
 	cpio busybox-static gzip           # L1 initramfs
 	libcmocka-dev                      # unit tests
+	clang libclang-rt-14-dev           # fuzz tier: libFuzzer, ASan, UBSan runtimes
 	xz-utils zstd                      # kernel modules may be compressed
 	bsdutils coreutils procps          # script, timeout, ps
 	curl                               # l2img tier: the L2 container's page
