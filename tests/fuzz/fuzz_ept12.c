@@ -118,8 +118,6 @@ static void ref_walk(u64 eptp, u64 gpa2, const struct ept12_caps *c, struct ept1
 				      ((level == 2 && c->page_2m) || (level == 3 && c->page_1g)));
 		if (!leaf)
 			rsvd |= bits(7, 3); /* incl. bit 7 of a PML4E or without the page size */
-		else if (level == 1 && fuzz_tolerate_known())
-			rsvd |= 1ULL << 7; /* known deviation EPT12-PTE-BIT7: the SDM ignores it */
 		else if (level == 2)
 			rsvd |= bits(20, 12);
 		else if (level == 3)

@@ -77,6 +77,11 @@ for t in "$@"; do
 		fail "$name" "writing the seeds failed: $(grep -m1 -E 'nv-fuzz|ERROR|error' "$log" | cut -c1-200)"
 		continue
 	fi
+	# Inputs that once showed a deviation (tests/fuzz/known/<target>-*)
+	# run as seeds: a regression fails the tier on its first input.
+	for k in "$here"/known/"$t"-*; do
+		[ -f "$k" ] && cp "$k" "$seeds/"
+	done
 	if [ "$corpus" = fresh ]; then
 		work=$dir/test-corpus/$t
 		rm -rf "$work"

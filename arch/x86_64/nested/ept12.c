@@ -55,8 +55,10 @@ void ept12_walk(u64 eptp, u64 gpa2, const struct ept12_caps *caps, ept12_read_fn
 		if (!(e & EPT_RWX)) /* not present (SDM 29.3.2) */
 			return;
 		bool large_ok = (level == 2 && caps->page_2m) || (level == 3 && caps->page_1g);
-		if ((e & EPT_LARGE) && (level == 4 || !large_ok)) {
-			/* bit 7 reserved: in a PML4E always, else without the page size */
+		if (level > 1 && (e & EPT_LARGE) && (level == 4 || !large_ok)) {
+			/* bit 7 reserved: in a PML4E always, in a PDPTE or PDE
+			 * without the page size; in a PTE it is ignored (SDM
+			 * Vol. 3C Table 29-6) */
 			out->result = EPT12_MISCONFIG;
 			return;
 		}
