@@ -190,6 +190,15 @@ $(INITRD_L2): tools/mkinitrd.sh tests/l1/init tests/l1/l2chain $(L1_PROGS) $(NVL
 		--file $(L2_CRUN):/l2/initrd.img $@ tests/l1/init tests/l1/l2chain \
 		$(L1_PROGS) $(NVLAUNCH) $(KVM_MODS) $(TUN_MOD)
 
+# The L1 initramfs of the l3 tier (docs/l3.md): the usual L1 initramfs plus
+# nvlaunch, l2chain and the KVM L2 (tests/l2/l2.mk), which runs L3.
+INITRD_L3 := $(LINUX_DIR)/initrd-l3.img
+L2_KVM    := $(BUILD)/l2/initrd-kvm.img
+$(INITRD_L3): tools/mkinitrd.sh tests/l1/init tests/l1/l2chain $(L1_PROGS) $(NVLAUNCH) \
+		$(KVM_MODS) $(VMLINUZ) $(L2_KVM)
+	$(Q)tools/mkinitrd.sh --zstd --file $(VMLINUZ):/l2/vmlinuz --file $(L2_KVM):/l2/initrd.img \
+		$@ tests/l1/init tests/l1/l2chain $(L1_PROGS) $(NVLAUNCH) $(KVM_MODS)
+
 # ---------------------------------------------------------------------------
 # Images.
 IMG_DEMO := $(BUILD)/nestvisor.img
@@ -274,10 +283,10 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 # is removed so the tier reports it missing instead of using a stale one.
 build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
-.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-l2docker-bochs
+.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-l2docker-bochs test-l3
 # make test's tiers, cheapest first; each writes build/results/<tier>.txt
 # and the summary ends with one line. About 30 min on two cores.
-TEST_TIERS := unit fuzz qemu l2img l2docker bochs nested kvm kvm-l1 l2 l2docker-bochs
+TEST_TIERS := unit fuzz qemu l2img l2docker bochs nested kvm kvm-l1 l3 l2 l2docker-bochs
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(Q)for t in $(TEST_TIERS); do $(call tier,$$t); done
@@ -321,6 +330,14 @@ test-l2: | $(DEPS_STAMP)
 	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD_L2))
 	$(Q)tests/system/l2.sh $(BUILD) $(RESULTS)/l2.txt
 
+# Three levels (docs/l3.md): L1's KVM runs an L2 Linux whose own KVM runs
+# kvmtest's guest as L3; bare Bochs (the oracle) and the monitor side by
+# side: about 4 min.
+test-l3: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(RESULTS)
+	-$(Q)$(call build_inputs,$(LOADER) $(MONITOR) $(VMLINUZ) $(INITRD_L3))
+	$(Q)tests/system/l3.sh $(BUILD) $(RESULTS)/l3.txt
+
 # The Docker chain on Bochs (docs/l2-docker.md): dockerd in L2 under QEMU,
 # the client in L1, bare Bochs and the monitor side by side: about 9 min.
 test-l2docker-bochs: | $(DEPS_STAMP)
@@ -355,7 +372,7 @@ help:
 	@echo "make run-docker the same with the Docker chain (docker client in L1, dockerd in L2)"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
 	@echo "make test-unit | test-qemu | test-l2img | test-l2docker | test-bochs | test-nested"
-	@echo "     | test-kvm | test-kvm-l1 | test-l2 | test-l2docker-bochs   one tier"
+	@echo "     | test-kvm | test-kvm-l1 | test-l3 | test-l2 | test-l2docker-bochs   one tier"
 	@echo "make bench      vmxbench on bare Bochs and on nestvisor: cycles per VMX operation (docs/benchmarks.md)"
 	@echo "make deps       install the Debian packages the build uses"
 	@echo "make clean"

@@ -13,7 +13,11 @@
  *                               -> KVM_EXIT_IO
  *   HLT                         -> KVM_EXIT_HLT (no in-kernel irqchip)
  * kvmtest checks every exit against that script and prints
- * "kvmtest: PASS" (exit status 0) or "kvmtest: FAIL <why>" (status 1). */
+ * "kvmtest: PASS" (exit status 0) or "kvmtest: FAIL <why>" (status 1).
+ *
+ * Usage: kvmtest [--timeout SECONDS] [--guest LN]. --guest names the guest
+ * in the lines (default L2, its host then L1): an L2 Linux that runs KVM
+ * itself runs kvmtest --guest L3 (the l3 tier, docs/l3.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -103,6 +107,10 @@ static int kvm_fd = -1, vm_fd = -1, vcpu_fd = -1;
 static unsigned char *mem;
 static struct kvm_run *run;
 static volatile sig_atomic_t timed_out;
+/* The names in kvmtest's lines: its guest and the kernel it runs on. L1
+ * runs it with the defaults; an L2 that runs KVM itself (the l3 tier,
+ * docs/l3.md) with --guest L3, and then the host is L2. */
+static const char *guest = "L2", *host = "L1";
 
 static void on_alarm(int sig)
 {
@@ -258,7 +266,7 @@ static int setup(struct kvm_cpuid_entry2 *leaf0)
 	mem = mmap(NULL, L2_MEM_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED)
-		return fail("mmap of L2 memory: %s", strerror(errno));
+		return fail("mmap of %s memory: %s", guest, strerror(errno));
 	build_l2_memory();
 	struct kvm_userspace_memory_region slot = {
 		.slot = 0, .guest_phys_addr = 0, .memory_size = L2_MEM_SIZE,
@@ -287,8 +295,8 @@ static void dump_regs(void)
 	struct kvm_regs r;
 
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) == 0)
-		printf("kvmtest: L2 RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx RAX 0x%llx\n",
-		       r.rip, r.rsp, r.rflags, r.rax);
+		printf("kvmtest: %s RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx RAX 0x%llx\n",
+		       guest, r.rip, r.rsp, r.rflags, r.rax);
 }
 
 /* One KVM_RUN; returns its exit reason, or -1 after printing why not. */
@@ -298,8 +306,8 @@ static int run_once(void)
 		if (errno == EINTR && !timed_out)
 			continue;
 		if (timed_out)
-			fail("no L2 exit within the time limit (%s)",
-			     "KVM_RUN interrupted by the alarm");
+			fail("no %s exit within the time limit (%s)",
+			     guest, "KVM_RUN interrupted by the alarm");
 		else
 			fail("KVM_RUN: %s", strerror(errno));
 		dump_regs();
@@ -339,7 +347,7 @@ static int expect_out(unsigned int port, unsigned int size, uint32_t *value)
 			    run->io.port, run->io.size, run->io.count, port, size);
 	*value = 0;
 	memcpy(value, (unsigned char *)run + run->io.data_offset, size);
-	printf("kvmtest: L2 exit IO port 0x%x value 0x%x\n", port, *value);
+	printf("kvmtest: %s exit IO port 0x%x value 0x%x\n", guest, port, *value);
 	return 0;
 }
 
@@ -370,10 +378,10 @@ static int run_l2(const struct kvm_cpuid_entry2 *leaf0)
 	memcpy(l2, mem + L2_DATA, sizeof(l2)); /* EBX, EDX, ECX, EAX */
 	vendor_string(got, l2[0], l2[1], l2[2]);
 	vendor_string(want, leaf0->ebx, leaf0->edx, leaf0->ecx);
-	printf("kvmtest: L2 cpuid vendor %s max leaf 0x%x\n", got, l2[3]);
+	printf("kvmtest: %s cpuid vendor %s max leaf 0x%x\n", guest, got, l2[3]);
 	if (strcmp(got, want) != 0 || l2[3] != leaf0->eax || value != l2[3])
-		return fail("L2 CPUID.0 is \"%s\"/0x%x (OUT 0x%x), KVM_SET_CPUID2 gave \"%s\"/0x%x",
-			    got, l2[3], value, want, leaf0->eax);
+		return fail("%s CPUID.0 is \"%s\"/0x%x (OUT 0x%x), KVM_SET_CPUID2 gave \"%s\"/0x%x",
+			    guest, got, l2[3], value, want, leaf0->eax);
 
 	if (expect_out(PORT_FILL, 4, &value))
 		return 1;
@@ -388,9 +396,9 @@ static int run_l2(const struct kvm_cpuid_entry2 *leaf0)
 			       (unsigned long long)gpa, (unsigned long long)q,
 			       (unsigned long long)(gpa ^ L2_FILL_MAGIC));
 	}
-	printf("kvmtest: L2 wrote %u pages, %u as expected\n", value, good);
+	printf("kvmtest: %s wrote %u pages, %u as expected\n", guest, value, good);
 	if (value != L2_FILL_PAGES || good != L2_FILL_PAGES)
-		return fail("L2's page writes: %u of %u pages right", good, L2_FILL_PAGES);
+		return fail("%s's page writes: %u of %u pages right", guest, good, L2_FILL_PAGES);
 
 	int reason = run_once();
 	if (reason < 0)
@@ -400,14 +408,14 @@ static int run_l2(const struct kvm_cpuid_entry2 *leaf0)
 		dump_regs();
 		return 1;
 	}
-	printf("kvmtest: L2 exit HLT\n");
+	printf("kvmtest: %s exit HLT\n", guest);
 
 	struct kvm_regs r;
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) != 0)
 		return fail("KVM_GET_REGS: %s", strerror(errno));
 	unsigned long end = L2_CODE + (l2_code_end - l2_code);
 	if (r.rip != end)
-		return fail("L2 RIP 0x%llx after HLT, expected 0x%lx", r.rip, end);
+		return fail("%s RIP 0x%llx after HLT, expected 0x%lx", guest, r.rip, end);
 	return 0;
 }
 
@@ -417,11 +425,20 @@ int main(int argc, char **argv)
 	struct kvm_cpuid_entry2 leaf0 = { 0 };
 	struct timespec t0, t1;
 
-	if (argc == 3 && strcmp(argv[1], "--timeout") == 0)
-		limit = strtoul(argv[2], NULL, 0);
-	else if (argc != 1) {
-		fprintf(stderr, "usage: kvmtest [--timeout SECONDS]\n");
-		return 2;
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0) {
+			limit = strtoul(argv[i + 1], NULL, 0);
+		} else if (i + 1 < argc && strcmp(argv[i], "--guest") == 0 &&
+			   argv[i + 1][0] == 'L' && argv[i + 1][1] > '1' &&
+			   argv[i + 1][1] <= '9' && !argv[i + 1][2]) {
+			static char host_name[3] = "L?";
+			guest = argv[i + 1];
+			host_name[1] = (char)(guest[1] - 1);
+			host = host_name;
+		} else {
+			fprintf(stderr, "usage: kvmtest [--timeout SECONDS] [--guest L2..L9]\n");
+			return 2;
+		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -432,9 +449,9 @@ int main(int argc, char **argv)
 	if (setup(&leaf0) != 0 || run_l2(&leaf0) != 0)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("kvmtest: L2 ran its %ld bytes of code in %ld ms (L1 time)\n",
-	       (long)(l2_code_end - l2_code),
-	       (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	printf("kvmtest: %s ran its %ld bytes of code in %ld ms (%s time)\n",
+	       guest, (long)(l2_code_end - l2_code),
+	       (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, host);
 	printf("kvmtest: PASS\n");
 	return 0;
 }

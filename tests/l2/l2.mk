@@ -13,6 +13,14 @@ $(L2_INITRD_CRUN): $(L2_CRUN_INPUTS) $(VMLINUZ) | $(DEPS_STAMP)
 	$(Q)tools/mkl2initrd.sh --kernel-release "$$(cat $(LINUX_DIR)/version)" \
 		--cache $(L2_DIR)/debs $@
 
+# The KVM L2 of the l3 tier (docs/l3.md): busybox, kvm_intel and what it
+# depends on, kvmtest (its guest is L3), /init in mode nestvisor.l2=kvm.
+L2_INITRD_KVM := $(L2_DIR)/initrd-kvm.img
+$(L2_INITRD_KVM): tools/mkl2kvm.sh tools/debpkg.sh tests/l2/init tests/l2/outb.c \
+		$(BUILD)/l1/kvmtest $(VMLINUZ) | $(DEPS_STAMP)
+	$(Q)tools/mkl2kvm.sh --kernel-release "$$(cat $(LINUX_DIR)/version)" \
+		--cache $(L2_DIR)/debs --kvmtest $(BUILD)/l1/kvmtest $@
+
 .PHONY: l2 test-l2img
 l2: $(L2_INITRD_CRUN)
 

@@ -51,15 +51,17 @@ boot_side_by_side() { # SCRIPT-NAME
 	wait
 }
 
-# expect_same NAME BARE NESTVISOR: the oracle comparison of two files of
-# lines taken from the bare-Bochs and the nestvisor run.
+# expect_same NAME BARE NESTVISOR [WHAT]: the oracle comparison of two
+# files of lines taken from the bare-Bochs and the nestvisor run; WHAT
+# names the lines in the reasons (default: container lines).
 expect_same() {
+	local what=${4:-container lines}
 	if [ ! -s "$2" ]; then
-		fail "$1" "no container lines on bare Bochs ($2)"
+		fail "$1" "no $what on bare Bochs ($2)"
 	elif cmp -s "$2" "$3"; then
 		pass "$1"
 	else
-		fail "$1" "container lines differ from bare Bochs: $(diff "$2" "$3" | grep -m 1 '^[<>]')"
+		fail "$1" "$what differ from bare Bochs: $(diff "$2" "$3" | grep -m 1 '^[<>]')"
 	fi
 }
 
