@@ -130,9 +130,10 @@ static void check_common(const struct nested_caps *c, const struct vmx_caps *hw)
 	assert_int_equal(msr(c, MSR_IA32_VMX_CR4_FIXED0), hw->cr4_fixed0);
 	assert_int_equal(msr(c, MSR_IA32_VMX_CR4_FIXED1), hw->cr4_fixed1);
 	/* EPT capabilities exactly with EPT, and only what L0 walks and
-	 * composes (SDM A.10): no A/D flags; INVVPID's exactly with VPID. */
+	 * composes (SDM A.10), A/D flags where the CPU has them; INVVPID's
+	 * exactly with VPID. */
 	u64 eptcap = msr(c, MSR_IA32_VMX_EPT_VPID_CAP);
-	u64 ept_bits = B(0) | B(6) | B(8) | B(14) | B(16) | B(17) | B(20) | B(25) | B(26);
+	u64 ept_bits = B(0) | B(6) | B(8) | B(14) | B(16) | B(17) | B(20) | B(21) | B(25) | B(26);
 	u64 vpid_bits = BIT(32) | BIT(40) | BIT(41) | BIT(42) | BIT(43);
 	assert_int_equal(eptcap & ept_bits, (hi(p2) & SECONDARY_ENABLE_EPT) ? hw->ept_vpid & ept_bits : 0);
 	assert_int_equal(eptcap & vpid_bits, (hi(p2) & SECONDARY_ENABLE_VPID) ? hw->ept_vpid & vpid_bits : 0);
@@ -140,7 +141,6 @@ static void check_common(const struct nested_caps *c, const struct vmx_caps *hw)
 	/* Unrestricted guest needs EPT (SDM 27.2.1.1). */
 	if (hi(p2) & SECONDARY_UNRESTRICTED_GUEST)
 		assert_true(hi(p2) & SECONDARY_ENABLE_EPT);
-	assert_int_equal(eptcap & B(21), 0);
 	assert_int_equal(msr(c, MSR_IA32_VMX_VMFUNC), 0);
 
 	/* SDM A.9: the highest index of the fields L1 can use. */
@@ -175,8 +175,8 @@ static void test_nested_caps_bochs(void **state)
 	/* Not offered though the hardware has them. */
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)) & CPU_BASED_MONITOR_TRAP_FLAG, 0);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)) & SECONDARY_ENABLE_PML, 0);
-	/* Nested EPT and VPID: Bochs's caps minus the EPT A/D flags. */
-	assert_int_equal(msr(&c, MSR_IA32_VMX_EPT_VPID_CAP), 0x00000f0106334141ULL & ~BIT(21));
+	/* Nested EPT and VPID: Bochs's caps, EPT A/D flags included. */
+	assert_int_equal(msr(&c, MSR_IA32_VMX_EPT_VPID_CAP), 0x00000f0106334141ULL);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_EXIT_CTLS)) & VM_EXIT_LOAD_PERF_GLOBAL_CTRL, 0);
 	/* MISC: timer rate 5 (Bochs's is 0: L0 scales), LMA store, HLT, 4 CR3
 	 * targets, bits 29 and 30. */

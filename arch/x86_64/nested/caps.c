@@ -40,7 +40,9 @@ static const u32 offer_proc2 = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUE
 
 /* IA32_VMX_EPT_VPID_CAP bits offered (SDM A.10): execute-only, 4-level
  * walk, UC and WB paging structures, 2-MByte and 1-GByte pages, INVEPT
- * with the single-context and all-context types. */
+ * with the single-context and all-context types, accessed and dirty flags
+ * (bit 21: L0 sets them in EPT12, and needs the CPU's for EPT02 so that
+ * L2's paging-structure accesses count as writes; nested_ept.c). */
 /* VPID: INVVPID (bit 32) with the individual-address, single-context,
  * all-context and single-context-retaining-globals types (bits 43:40).
  * VMCS02 runs without VPID, so every VM entry and exit flushes L2's
@@ -48,7 +50,7 @@ static const u32 offer_proc2 = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUE
 #define EPT_CAP_INVVPID BIT(32)
 static const u64 offer_vpid_cap = EPT_CAP_INVVPID | BIT(40) | BIT(41) | BIT(42) | BIT(43);
 static const u64 offer_ept_cap = BIT(0) | BIT(6) | BIT(8) | BIT(14) | BIT(16) | BIT(17) |
-	BIT(20) | BIT(25) | BIT(26);
+	BIT(20) | BIT(21) | BIT(25) | BIT(26);
 
 static const u32 offer_exit = VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE |
 	VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
@@ -175,8 +177,9 @@ void nested_caps_compute(const struct vmx_caps *hw, struct nested_caps *out)
 	m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED0)] = hw->cr4_fixed0;
 	m[NESTED_CAP(MSR_IA32_VMX_CR4_FIXED1)] = hw->cr4_fixed1;
 	/* EPT for L1 (nested EPT, nested_ept.c): what L0 can walk in EPT12
-	 * and compose into EPT02 (SDM A.10). No accessed/dirty flags, no VM
-	 * functions (VMFUNC stays 0). VPID only with INVVPID. */
+	 * and compose into EPT02 (SDM A.10), accessed/dirty flags where the
+	 * CPU has them; no VM functions (VMFUNC stays 0). VPID only with
+	 * INVVPID. */
 	u64 *p2 = &m[NESTED_CAP(MSR_IA32_VMX_PROCBASED_CTLS2)];
 	u64 cap = 0;
 	if (allowed1(*p2) & SECONDARY_ENABLE_EPT)

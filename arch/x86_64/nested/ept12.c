@@ -52,6 +52,8 @@ void ept12_walk(u64 eptp, u64 gpa2, const struct ept12_caps *caps, ept12_read_fn
 			out->result = EPT12_NO_MEMORY;
 			return;
 		}
+		out->entry_gpa[out->entries] = table + idx * 8;
+		out->entry[out->entries++] = e;
 		if (!(e & EPT_RWX)) /* not present (SDM 29.3.2) */
 			return;
 		bool large_ok = (level == 2 && caps->page_2m) || (level == 3 && caps->page_1g);
@@ -80,4 +82,28 @@ void ept12_walk(u64 eptp, u64 gpa2, const struct ept12_caps *caps, ept12_read_fn
 		}
 		table = e & EPT_ADDR_MASK;
 	}
+}
+
+enum ept12_ad_result ept12_set_ad(struct ept12_walk *w, bool write, ept12_cmpxchg_fn *cmpxchg,
+				  void *ctx, bool *dirtied)
+{
+	*dirtied = false;
+	for (int i = 0; i < w->entries; i++) {
+		bool leaf = i == w->entries - 1;
+		u64 old = w->entry[i];
+		u64 new = old | EPT12_ACCESSED | (leaf && write ? EPT12_DIRTY : 0);
+		if (new == old)
+			continue;
+		/* Changed, or gone (-1): the next walk sees what is there. */
+		if (cmpxchg(ctx, w->entry_gpa[i], old, new))
+			return EPT12_AD_CHANGED;
+		w->entry[i] = new;
+		/* A table that maps itself puts one entry on the path twice. */
+		for (int k = i + 1; k < w->entries; k++)
+			if (w->entry_gpa[k] == w->entry_gpa[i] && w->entry[k] == old)
+				w->entry[k] = new;
+		if (leaf && !(old & EPT12_DIRTY) && (new & EPT12_DIRTY))
+			*dirtied = true;
+	}
+	return EPT12_AD_DONE;
 }

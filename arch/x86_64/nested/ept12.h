@@ -1,7 +1,8 @@
 /* Walking L1's EPT (EPT12): the translation L1 set up for L2's
  * guest-physical addresses, read from L1's memory the way the CPU walks an
  * EPT (SDM 29.3.2 "EPT Translation Mechanism"; misconfigurations SDM
- * 29.3.3.1, violations 29.3.3.2). Pure: memory comes from a callback. */
+ * 29.3.3.1, violations 29.3.3.2), and the accessed and dirty flags the CPU
+ * sets in it (SDM 29.3.5). Pure: memory comes from callbacks. */
 #ifndef NESTVISOR_EPT12_H
 #define NESTVISOR_EPT12_H
 
@@ -21,6 +22,10 @@ struct ept12_caps {
 	bool page_2m;   /* bit 16 */
 };
 
+#define EPT12_EPTP_AD (1ULL << 6)   /* EPTP: accessed and dirty flags enabled */
+#define EPT12_ACCESSED (1ULL << 8)  /* any entry, with EPTP bit 6 */
+#define EPT12_DIRTY (1ULL << 9)     /* a leaf, with EPTP bit 6 */
+
 struct ept12_walk {
 	enum ept12_result result;
 	u64 gpa1;    /* the L1 guest-physical address gpa2 translates to */
@@ -28,11 +33,32 @@ struct ept12_walk {
 	u8 memtype;  /* leaf bits 5:3 */
 	bool ipat;   /* leaf bit 6 */
 	int level;   /* leaf level: 1 (4 KiB), 2 (2 MiB), 3 (1 GiB) */
+	/* The entries read, PML4E first: where each lies and its value. */
+	int entries;
+	u64 entry_gpa[4];
+	u64 entry[4];
 };
 
 typedef int ept12_read_fn(void *ctx, u64 gpa, void *buf, u32 len);
+/* Replaces the 8 bytes at gpa with 'new' if they hold 'old', atomically
+ * (lock cmpxchg): 0 replaced, 1 they held something else, -1 no memory. */
+typedef int ept12_cmpxchg_fn(void *ctx, u64 gpa, u64 old, u64 new);
 
 void ept12_walk(u64 eptp, u64 gpa2, const struct ept12_caps *caps, ept12_read_fn *read,
 		void *ctx, struct ept12_walk *out);
+
+enum ept12_ad_result {
+	EPT12_AD_DONE,    /* every flag set; w->entry[] holds the new values */
+	EPT12_AD_CHANGED, /* an entry no longer holds what the walk read */
+};
+
+/* SDM 29.3.5 "Accessed and Dirty Flags for EPT", for an access EPT12
+ * allows after a walk that translated (EPTP bit 6 set): the accessed flag
+ * in every entry of the path, and for a write the dirty flag in the leaf;
+ * each entry changed with one compare-exchange against what the walk read,
+ * as the CPU updates them atomically. On EPT12_AD_CHANGED, walk again.
+ * *dirtied: this call set the leaf's dirty flag (it was 0). */
+enum ept12_ad_result ept12_set_ad(struct ept12_walk *w, bool write, ept12_cmpxchg_fn *cmpxchg,
+				  void *ctx, bool *dirtied);
 
 #endif

@@ -10,7 +10,17 @@
  * An entry EPT12 drops or restricts must be invalidated by L1 with INVEPT
  * (SDM 29.4.3 "Guidelines for Use of the INVEPT Instruction"); L0 then
  * discards EPT02 and rebuilds it. EPT02 never maps the monitor's memory:
- * an EPT12 translation that lands there gets the sink page, as L1 would. */
+ * an EPT12 translation that lands there gets the sink page, as L1 would.
+ *
+ * With EPTP12 bit 6 (accessed and dirty flags, SDM 29.3.5) L0 sets the
+ * flags in EPT12 that the CPU would have set: the accessed flag along the
+ * path when it fills an EPT02 entry, and the leaf's dirty flag on the
+ * first write. Until that flag is set, EPT02 maps the page without write
+ * permission, so the first write exits to L0. EPT02 runs with bit 6 too:
+ * the CPU then treats L2's accesses to its own paging structures as writes
+ * (SDM 29.3.3.2), and those set the dirty flag in EPT12 as the SDM says.
+ * L1 that clears a flag invalidates with INVEPT (SDM 29.4.3.1), which
+ * discards EPT02, and the next access sets the flag again. */
 #include <vmx.h>
 #include <vmcs.h>
 #include <cpu.h>
@@ -30,8 +40,12 @@
  * the access (2:0), the linear-address information (8:7), NMI unblocking
  * (12); bits 5:3 become EPT12's permissions (SDM 28.2.1, Table 28-7). */
 #define EPT_QUAL_ACCESS 0x7ULL
-#define EPT_QUAL_KEEP (EPT_QUAL_ACCESS | BIT(7) | BIT(8) | BIT(12))
+#define EPT_QUAL_KEEP (EPT_QUAL_ACCESS | EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_TRANSLATION | \
+		       EPT_QUAL_NMI_UNBLOCKING)
 #define EPT_QUAL_PERMS_SHIFT 3
+/* A walk that keeps meeting entries L1 changes under it gives up, and L2
+ * executes the instruction again. */
+#define EPT12_AD_TRIES 8
 
 static void *ept02_alloc(void *ctx, u64 *pa)
 {
@@ -82,14 +96,17 @@ u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12)
 	struct nested_vcpu *n = &v->nested;
 	const struct ept_mem_ops ops = { ept02_alloc, ept02_phys_to_virt, NULL };
 
+	/* L1's accessed/dirty flags: EPT02's too (see the top). */
+	u64 ad = eptp12 & EPT12_EPTP_AD;
+
 	if (n->ept02_valid && n->ept02_key == eptp12)
-		return ept_eptp(&n->ept02);
+		return ept_eptp(&n->ept02) | ad;
 	nested_ept02_flush(v);
 	if (ept_init(&n->ept02, &ops, false))
 		return 0;
 	n->ept02_valid = true;
 	n->ept02_key = eptp12;
-	return ept_eptp(&n->ept02);
+	return ept_eptp(&n->ept02) | ad;
 }
 
 /* What L0 walks in EPT12: what IA32_VMX_EPT_VPID_CAP offers L1. */
@@ -117,21 +134,59 @@ static u8 memtype_for(struct vcpu *v, u64 gpa1, const struct ept12_walk *w, u64 
 	return w->memtype;
 }
 
+/* ept12_set_ad's compare-exchange on L1's memory, where EPT01 maps L1
+ * 1:1 (never the monitor's memory: nested_gpa_valid). */
+static int cmpxchg_l1(void *ctx, u64 gpa, u64 old, u64 new)
+{
+	(void)ctx;
+	if ((gpa & 7) || !nested_gpa_valid(gpa, 8))
+		return -1;
+	u64 seen = old;
+	asm volatile("lock cmpxchgq %2, %1"
+		     : "+a"(seen), "+m"(*(volatile u64 *)nested_gpa_ptr(gpa))
+		     : "r"(new) : "cc", "memory");
+	return seen == old ? 0 : 1;
+}
+
+/* Walks EPT12 for L2's access and, with accessed and dirty flags, sets
+ * them (SDM 29.3.5) when EPT12 allows it. False when L1 kept changing
+ * the entries: L2 then simply tries again. */
+static bool walk_and_mark(u64 eptp12, u64 gpa2, const struct ept12_caps *caps, u64 access,
+			  struct ept12_walk *w)
+{
+	for (int i = 0; i < EPT12_AD_TRIES; i++) {
+		bool dirtied;
+		ept12_walk(eptp12, gpa2, caps, nested_read_l1, NULL, w);
+		if (!(eptp12 & EPT12_EPTP_AD) || w->result != EPT12_OK || (access & ~(u64)w->perms))
+			return true;
+		if (ept12_set_ad(w, access & EPT_W, cmpxchg_l1, NULL, &dirtied) == EPT12_AD_DONE)
+			return true;
+	}
+	return false;
+}
+
 enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 {
 	struct nested_vcpu *n = &v->nested;
 	const struct vmcs12 *c = n->cache;
 	u64 gpa2 = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	bool ad = c->ept_pointer & EPT12_EPTP_AD;
 	struct ept12_caps caps;
 	struct ept12_walk w;
 	nested_ept12_caps(n->caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)], &caps);
 
 	if (reason == EXIT_REASON_EPT_MISCONFIG)
 		panic("EPT misconfiguration in EPT02 at %lx: monitor bug", gpa2);
-	ept12_walk(c->ept_pointer, gpa2, &caps, nested_read_l1, NULL, &w);
+	/* With accessed and dirty flags, an access to L2's paging structures
+	 * (linear address valid, not the translation's) is a write, and its
+	 * violation sets both bits 0 and 1 (SDM 28.2.1, Table 28-7, note 1). */
+	if (ad && (*qual & EPT_QUAL_GLA_VALID) && !(*qual & EPT_QUAL_GLA_TRANSLATION))
+		*qual |= EPT_QUAL_READ | EPT_QUAL_WRITE;
+	u64 access = *qual & EPT_QUAL_ACCESS;
+	if (!walk_and_mark(c->ept_pointer, gpa2, &caps, access, &w))
+		return NESTED_EPT_HANDLED;
 	if (w.result == EPT12_MISCONFIG || w.result == EPT12_NO_MEMORY)
 		return NESTED_EPT_REFLECT_MISCONFIG;
-	u64 access = *qual & EPT_QUAL_ACCESS;
 	if (w.result == EPT12_NOT_PRESENT || (access & ~(u64)w.perms)) {
 		*qual = (*qual & EPT_QUAL_KEEP) | ((u64)w.perms << EPT_QUAL_PERMS_SHIFT);
 		return NESTED_EPT_REFLECT_VIOLATION;
@@ -139,6 +194,10 @@ enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 
 	u64 page2 = ALIGN_DOWN(gpa2, PAGE_SIZE), page1 = ALIGN_DOWN(w.gpa1, PAGE_SIZE);
 	u64 hpa = page1, perms = w.perms, ipat;
+	/* A clean page stays read-only in EPT02: its first write must reach
+	 * L0 to set the dirty flag. */
+	if (ad && !(w.entry[w.entries - 1] & EPT12_DIRTY))
+		perms &= ~(u64)EPT_W;
 	u8 mt = memtype_for(v, page1, &w, &ipat);
 	if (vmm_gpa_in_monitor(page1, PAGE_SIZE)) {
 		pr_info("L2 access through EPT12 to monitor memory at %lx: sink page mapped", page1);

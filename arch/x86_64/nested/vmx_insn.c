@@ -301,18 +301,21 @@ static void emulate_vmread_vmwrite(struct vcpu *v, bool write)
 #define EPT_CAP_INVEPT_ALL BIT(26)
 #define EPT_CAP_WB BIT(14)
 #define EPT_CAP_UC BIT(8)
+#define EPT_CAP_AD BIT(21)
+#define EPTP_AD BIT(6)
 #define INVEPT_SINGLE_CONTEXT 1
 #define INVEPT_ALL_CONTEXT 2
 
-/* An EPTP as INVEPT checks it: a memory type the CPU offers, a 4-level
- * walk, no accessed/dirty flags (not offered), reserved bits 11:7 and
- * above MAXPHYADDR clear (SDM 25.6.11 "Extended-Page-Table Pointer"). */
+/* An EPTP as INVEPT checks it, which is as VM entry does (SDM 31.3,
+ * 27.2.1.1): a memory type the CPU offers, a 4-level walk, accessed and
+ * dirty flags (bit 6) only if offered, reserved bits 11:7 and above
+ * MAXPHYADDR clear (SDM 25.6.11 "Extended-Page-Table Pointer"). */
 static bool eptp_valid(u64 eptp, u64 cap)
 {
 	u64 mt = eptp & 7;
 	if (!((mt == 6 && (cap & EPT_CAP_WB)) || (mt == 0 && (cap & EPT_CAP_UC))))
 		return false;
-	if (((eptp >> 3) & 7) != 3 || (eptp & BIT(6)) || (eptp & 0xf80))
+	if (((eptp >> 3) & 7) != 3 || ((eptp & EPTP_AD) && !(cap & EPT_CAP_AD)) || (eptp & 0xf80))
 		return false;
 	return !(eptp >> nested_maxphyaddr());
 }
