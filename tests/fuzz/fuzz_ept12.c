@@ -10,7 +10,9 @@
  * in a present entry; leaf memory type 2, 3 or 7).
  *
  * Input: u64 EPTP, u64 gpa2, u8 caps (bit 0 execute-only, bit 1 1-GByte
- * pages, bit 2 2-MByte pages, bit 3 point the EPTP at page 0), u8
+ * pages, bit 2 2-MByte pages, bit 3 point the EPTP at page 0, bit 4 the
+ * access is a write, bits 7:5 r: another CPU changes the entry of the
+ * r-th compare-exchange just before it, 0 never), u8
  * MAXPHYADDR (32 + n % 21), u8 pages (1 + n % 8), one u16 frame number
  * per page (gpa = frame << 12), then entries of 12 bytes: u8 page, u8
  * target (bit 7 set: the value's bits 51:12 become the address of page
@@ -28,7 +30,19 @@
  * the last read failed (memory the callback does not own); the result,
  * and for EPT12_OK the gpa1 (the leaf's address bits plus gpa2's offset
  * within the page size), perms (AND of bits 2:0 over the path), memory
- * type, ignore-PAT bit and level equal the reference's. */
+ * type, ignore-PAT bit and level equal the reference's; the walk's record
+ * of its path (entries, their addresses and values) is the reads' trace.
+ *
+ * Accessed and dirty flags (SDM 29.3.5), after a walk that translated:
+ * ept12_set_ad() against a reference that updates a copy of the memory
+ * entry by entry along the path (accessed flag in each, dirty flag in the
+ * leaf on a write; a table that maps itself meets its updated entry
+ * again). Properties: one compare-exchange per entry whose value changes
+ * and none otherwise, 8 bytes at the entry's address, expecting the value
+ * memory holds; the memory afterwards equals the reference's, nothing
+ * else written; "dirtied" exactly when the leaf's dirty flag went from 0
+ * to 1; an entry changed under it (the race) ends with EPT12_AD_CHANGED,
+ * the racer's value kept, no later entry touched. */
 #include "fuzz.h"
 #include <nested/ept12.h>
 
@@ -77,6 +91,29 @@ static int read_mem(void *ctx, u64 gpa, void *buf, u32 len)
 	trace[ntrace].value = mem[page].e[(gpa & 0xfff) / 8];
 	memcpy(buf, &trace[ntrace].value, 8);
 	ntrace++;
+	return 0;
+}
+
+/* The compare-exchanges ept12_set_ad makes, and the race it meets. */
+static unsigned int ncx, race_at;
+#define RACE_BIT (1ULL << 10) /* an ignored bit another CPU's L1 flips */
+#define AD_A (1ULL << 8)
+#define AD_D (1ULL << 9)
+
+static int cmpxchg_mem(void *ctx, u64 gpa, u64 old, u64 new)
+{
+	int page = owner(gpa);
+
+	(void)ctx;
+	ncx++;
+	FUZZ_CHECK(!(gpa & 7) && page >= 0, "compare-exchange at %#llx, not an entry the walk read",
+		   (unsigned long long)gpa);
+	u64 *e = &mem[page].e[(gpa & 0xfff) / 8];
+	if (ncx == race_at)
+		*e ^= RACE_BIT;
+	if (*e != old)
+		return 1;
+	*e = new;
 	return 0;
 }
 
@@ -140,6 +177,69 @@ static void ref_walk(u64 eptp, u64 gpa2, const struct ept12_caps *c, struct ept1
 			return;
 		}
 		table = e & ADDR_51_12;
+	}
+}
+
+/* SDM 29.3.5 on a copy of the memory: each entry of the path, in order,
+ * as memory holds it at that moment. The r-th entry that changes meets
+ * the race instead. Returns EPT12_AD_DONE or EPT12_AD_CHANGED. */
+static enum ept12_ad_result ref_set_ad(u64 (*copy)[512], bool write, unsigned int race,
+				       bool *dirtied)
+{
+	unsigned int changes = 0;
+
+	*dirtied = false;
+	for (unsigned int i = 0; i < ntrace; i++) {
+		u64 *e = &copy[owner(trace[i].gpa)][(trace[i].gpa & 0xfff) / 8];
+		bool leaf = i == ntrace - 1;
+		u64 want = *e | AD_A | (leaf && write ? AD_D : 0);
+
+		if (want == *e)
+			continue;
+		if (++changes == race) {
+			*e ^= RACE_BIT;
+			return EPT12_AD_CHANGED;
+		}
+		if (leaf && write && !(*e & AD_D))
+			*dirtied = true;
+		*e = want;
+	}
+	return EPT12_AD_DONE;
+}
+
+static void check_set_ad(struct ept12_walk *w, bool write, unsigned int race)
+{
+	static u64 copy[MAX_PAGES][512];
+	bool dirtied, ref_dirtied;
+
+	for (unsigned int i = 0; i < npages; i++)
+		memcpy(copy[i], mem[i].e, sizeof(copy[i]));
+	/* The walk's own record is the trace. */
+	FUZZ_CHECK(w->entries == (int)ntrace, "walk recorded %d entries, read %u", w->entries, ntrace);
+	for (unsigned int i = 0; i < ntrace; i++)
+		FUZZ_CHECK(w->entry_gpa[i] == trace[i].gpa && w->entry[i] == trace[i].value,
+			   "entry %u recorded as %#llx at %#llx, read %#llx at %#llx", i,
+			   (unsigned long long)w->entry[i], (unsigned long long)w->entry_gpa[i],
+			   (unsigned long long)trace[i].value, (unsigned long long)trace[i].gpa);
+
+	ncx = 0;
+	race_at = race;
+	enum ept12_ad_result r = ept12_set_ad(w, write, cmpxchg_mem, NULL, &dirtied);
+	enum ept12_ad_result ref = ref_set_ad(copy, write, race, &ref_dirtied);
+
+	FUZZ_CHECK(r == ref, "ept12_set_ad %s, the reference %s (write %d, race at %u)",
+		   r == EPT12_AD_DONE ? "DONE" : "CHANGED", ref == EPT12_AD_DONE ? "DONE" : "CHANGED",
+		   write, race);
+	for (unsigned int i = 0; i < npages; i++)
+		for (unsigned int k = 0; k < 512; k++)
+			FUZZ_CHECK(mem[i].e[k] == copy[i][k],
+				   "page %u entry %u: %#llx after ept12_set_ad, the SDM says %#llx", i, k,
+				   (unsigned long long)mem[i].e[k], (unsigned long long)copy[i][k]);
+	if (r == EPT12_AD_DONE) {
+		FUZZ_CHECK(dirtied == ref_dirtied, "dirtied %d, the reference %d", dirtied, ref_dirtied);
+		const u64 leaf = w->entry[w->entries - 1];
+		FUZZ_CHECK(leaf == mem[owner(trace[ntrace - 1].gpa)].e[(trace[ntrace - 1].gpa & 0xfff) / 8],
+			   "recorded leaf %#llx is not what memory holds", (unsigned long long)leaf);
 	}
 }
 
@@ -224,6 +324,10 @@ static void fuzz_one(struct fz *z)
 			   "memtype %u/%u ipat %d/%d", (unsigned long long)w.gpa1,
 			   (unsigned long long)ref.gpa1, w.level, ref.level, w.memtype, ref.memtype,
 			   w.ipat, ref.ipat);
+		check_set_ad(&w, cb & 16, cb >> 5);
+	} else {
+		FUZZ_CHECK(w.entries == (int)ntrace - (w.result == EPT12_NO_MEMORY),
+			   "walk recorded %d entries after %u reads", w.entries, ntrace);
 	}
 }
 
@@ -249,7 +353,7 @@ static void fuzz_write_seeds(void)
 		memset(&s, 0, sizeof(s));
 		seed_u64(&s, 0x100000 | 0x1e); /* WB, 4 levels */
 		seed_u64(&s, gpa2);
-		seed_u8(&s, 1 | 2 | 4 | 8);
+		seed_u8(&s, 1 | 2 | 4 | 8 | (leaf == 1 ? 16 : 0)); /* the 4-KiB walk writes */
 		seed_u8(&s, 39 - 32);
 		seed_u8(&s, 3);                 /* 4 pages */
 		for (int i = 0; i < 4; i++)

@@ -1,6 +1,7 @@
 /* The EPT12 walk (arch/x86_64/nested/ept12.c) against SDM 29.3.2-29.3.3:
  * translations at each page size, permissions ANDed along the path,
- * not-present entries, and each kind of EPT misconfiguration. */
+ * not-present entries, and each kind of EPT misconfiguration; the
+ * accessed and dirty flags it sets (SDM 29.3.5). */
 #include "unit.h"
 #include <string.h>
 #include <nested/ept12.h>
@@ -146,6 +147,117 @@ static void test_ept12_misconfig(void **state)
 	assert_int_equal(w.result, EPT12_MISCONFIG);
 }
 
+/* ept12_set_ad's compare-exchange on the fake memory; 'race' changes the
+ * entry at race_gpa just before the exchange, as another CPU's L1 could. */
+static int cmpxchg_calls;
+static u64 race_gpa;
+
+static int cmpxchg_mem(void *ctx, u64 gpa, u64 old, u64 new)
+{
+	(void)ctx;
+	cmpxchg_calls++;
+	if (gpa < MEM_BASE || gpa + 8 > MEM_BASE + sizeof(mem) || (gpa & 7))
+		return -1;
+	u64 *e = &mem[0][0] + (gpa - MEM_BASE) / 8;
+	if (gpa == race_gpa)
+		*e &= ~RWX; /* L1 made it not present */
+	if (*e != old)
+		return 1;
+	*e = new;
+	return 0;
+}
+
+#define A (1ULL << 8)
+#define D (1ULL << 9)
+
+/* SDM 29.3.5: the walk records its path; a read sets the accessed flag in
+ * every entry of it, a write also the leaf's dirty flag; flags already
+ * set are not written again. */
+static void test_ept12_ad_4k(void **state)
+{
+	struct ept12_walk w;
+	bool dirtied;
+	(void)state;
+	build(RWX, RWX, RWX, RWX | WB);
+	race_gpa = 0;
+	walk(0x40201123, &w);
+	assert_int_equal(w.result, EPT12_OK);
+	assert_int_equal(w.entries, 4);
+	assert_int_equal(w.entry_gpa[0], page(0));
+	assert_int_equal(w.entry_gpa[1], page(1) + 8);
+	assert_int_equal(w.entry_gpa[2], page(2) + 8);
+	assert_int_equal(w.entry_gpa[3], page(3) + 8);
+	assert_int_equal(w.entry[3], 0x5000 | RWX | WB);
+
+	cmpxchg_calls = 0;
+	assert_int_equal(ept12_set_ad(&w, false, cmpxchg_mem, NULL, &dirtied), EPT12_AD_DONE);
+	assert_false(dirtied);
+	assert_int_equal(cmpxchg_calls, 4);
+	assert_int_equal(mem[0][0], page(1) | RWX | A);
+	assert_int_equal(mem[1][1], page(2) | RWX | A);
+	assert_int_equal(mem[2][1], page(3) | RWX | A);
+	assert_int_equal(mem[3][1], 0x5000 | RWX | WB | A); /* no D on a read */
+	assert_int_equal(w.entry[3], mem[3][1]);
+
+	walk(0x40201123, &w);
+	cmpxchg_calls = 0;
+	assert_int_equal(ept12_set_ad(&w, true, cmpxchg_mem, NULL, &dirtied), EPT12_AD_DONE);
+	assert_true(dirtied);
+	assert_int_equal(cmpxchg_calls, 1); /* only the leaf changes */
+	assert_int_equal(mem[3][1], 0x5000 | RWX | WB | A | D);
+	assert_int_equal(mem[2][1], page(3) | RWX | A); /* D only in the leaf */
+
+	walk(0x40201123, &w);
+	cmpxchg_calls = 0;
+	assert_int_equal(ept12_set_ad(&w, true, cmpxchg_mem, NULL, &dirtied), EPT12_AD_DONE);
+	assert_false(dirtied); /* it was set already */
+	assert_int_equal(cmpxchg_calls, 0);
+}
+
+/* A 2-MiB and a 1-GiB leaf take the dirty flag themselves. */
+static void test_ept12_ad_large(void **state)
+{
+	struct ept12_walk w;
+	bool dirtied;
+	(void)state;
+	memset(mem, 0, sizeof(mem));
+	race_gpa = 0;
+	mem[0][0] = page(1) | RWX;
+	mem[1][1] = page(2) | RWX;
+	mem[2][1] = 0x40000000ULL | RWX | WB | (1 << 7);
+	mem[1][2] = 0x80000000ULL | RWX | WB | (1 << 7);
+	walk(0x40212345, &w);
+	assert_int_equal(w.entries, 3);
+	assert_int_equal(ept12_set_ad(&w, true, cmpxchg_mem, NULL, &dirtied), EPT12_AD_DONE);
+	assert_true(dirtied);
+	assert_int_equal(mem[2][1], 0x40000000ULL | RWX | WB | (1 << 7) | A | D);
+	assert_int_equal(mem[1][1], page(2) | RWX | A);
+	walk(0x80123456, &w);
+	assert_int_equal(w.entries, 2);
+	assert_int_equal(ept12_set_ad(&w, false, cmpxchg_mem, NULL, &dirtied), EPT12_AD_DONE);
+	assert_int_equal(mem[1][2], 0x80000000ULL | RWX | WB | (1 << 7) | A);
+}
+
+/* An entry that changed since the walk read it is not overwritten: the
+ * caller walks again (and here finds it not present). */
+static void test_ept12_ad_changed(void **state)
+{
+	struct ept12_walk w;
+	bool dirtied;
+	(void)state;
+	build(RWX, RWX, RWX, RWX | WB);
+	walk(0x40201000, &w);
+	race_gpa = page(2) + 8;
+	assert_int_equal(ept12_set_ad(&w, true, cmpxchg_mem, NULL, &dirtied), EPT12_AD_CHANGED);
+	assert_false(dirtied);
+	assert_int_equal(mem[2][1], page(3)); /* L1's value, no A added */
+	assert_int_equal(mem[3][1], 0x5000 | RWX | WB); /* the leaf untouched */
+	race_gpa = 0;
+	walk(0x40201000, &w);
+	assert_int_equal(w.result, EPT12_NOT_PRESENT);
+	assert_int_equal(w.entries, 3);
+}
+
 int unit_ept12(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +265,9 @@ int unit_ept12(void)
 		cmocka_unit_test(test_ept12_large),
 		cmocka_unit_test(test_ept12_not_present),
 		cmocka_unit_test(test_ept12_misconfig),
+		cmocka_unit_test(test_ept12_ad_4k),
+		cmocka_unit_test(test_ept12_ad_large),
+		cmocka_unit_test(test_ept12_ad_changed),
 	};
 	return cmocka_run_group_tests_name("ept12", tests, NULL, NULL);
 }
