@@ -352,6 +352,21 @@ void nested_l2_exception(struct vcpu *v, u8 vector, bool has_error, u32 error, u
 	guest_inject_exception(vector, has_error, error);
 }
 
+/* L2's MOV to CR8 with "use TPR shadow", L1's virtual-APIC page where L1
+ * has no RAM (VMCS02 makes it exit, vmcs02.c). SDM 30.3 "Virtualizing
+ * MOV to CR8": bits 3:0 of the source go to VTPR[7:4], here into memory
+ * that is not there, so the write vanishes; TPR virtualization (SDM
+ * 30.1.2, "virtual-interrupt delivery" not offered) compares VTPR[7:4],
+ * read as FH, with the TPR threshold (at most FH): no exit. A source with
+ * bits 63:4 set is #GP(0) (SDM Vol. 2, MOV to CR8). */
+static void l2_mov_to_cr8_absent(struct vcpu *v, u64 qual)
+{
+	if (guest_gpr_read(v, cr_access_decode(qual).gpr) >> 4)
+		nested_l2_exception(v, EXC_GP, true, 0, 0);
+	else
+		guest_skip_instruction();
+}
+
 static bool l2_exit(struct vcpu *v, u32 raw);
 
 bool nested_l2_exit(struct vcpu *v, u32 raw)
@@ -461,6 +476,10 @@ static bool l2_exit(struct vcpu *v, u32 raw)
 		exit_wrmsr(v);
 		break;
 	case EXIT_REASON_CR_ACCESS:
+		if (cr_access_decode(qual).cr == 8) {
+			l2_mov_to_cr8_absent(v, qual);
+			break;
+		}
 		/* L1 did not ask for it, so the write only touched bits VMX
 		 * fixes (L0's part of the mask): #GP, as for L1 itself. */
 		guest_inject_exception(EXC_GP, true, 0);

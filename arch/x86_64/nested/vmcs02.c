@@ -199,6 +199,13 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	if (tsc_offset)
 		proc |= CPU_BASED_USE_TSC_OFFSETTING;
 	vmcs_write(TSC_OFFSET, tsc_offset);
+	/* A virtual-APIC page where L1 has no RAM: L2's MOV to CR8 would
+	 * write VTPR into the page of ones that stands in for it (below),
+	 * and CR8 and TPR virtualization would then read the value back
+	 * (SDM 30.3, 30.1.2) where memory that is not there reads as ones.
+	 * So it exits to L0, which lets the write vanish (nested_exit.c). */
+	if ((proc & CPU_BASED_TPR_SHADOW) && !nested_gpa_valid(c->virtual_apic_page_addr, PAGE_SIZE))
+		proc |= CPU_BASED_CR8_LOAD_EXITING;
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_ACTIVATE_SECONDARY);
 	/* L1's VPID is honoured by not using one: without VPID every VM entry
 	 * and exit flushes L2's linear translations (SDM 29.4.3.3). */
