@@ -9,6 +9,7 @@
  *   vmxtest_l2.c      exits from L2; vmxtest_events.c injection, two L2s,
  *                     VMXON/VMXOFF cycles; vmxtest_ept.c EPT
  *   vmxtest_shadow.c  VMCS shadowing; vmxtest_timer.c VMX-preemption timer
+ *   vmxtest_addr.c    VMCS addresses (outside RAM too), bitmaps read when used
  *   vmxfuzz.c         the hostile L1 (random operands and VMCS contents)
  * Serial output, reporting, fault catching, ring 3, hypercalls and the
  * configuration table come from tests/guests/lib/. */
@@ -190,6 +191,7 @@ void vt_checks_cycles(struct vt_env *env);
 void vt_checks_ept(struct vt_env *env); /* vmxtest_ept.c */
 void vt_checks_shadow(struct vt_env *env); /* vmxtest_shadow.c */
 void vt_checks_timer(struct vt_env *env); /* vmxtest_timer.c */
+void vt_checks_addr(struct vt_env *env); /* vmxtest_addr.c */
 
 /* vmxtest's former names of what moved to tests/guests/lib/ (vmxbench*.c
  * uses them). */
