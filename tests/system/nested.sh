@@ -60,6 +60,8 @@ bochs_departs() { # CHECK -> the expected FAIL text, or nothing
 	case $1 in
 	shadow-vmlaunch-vmresume-vmfailinvalid)
 		echo 'VMLAUNCH with a shadow VMCS current: expected VMfailInvalid, got VMfailValid(7); VMRESUME with a shadow VMCS current: expected VMfailInvalid, got VMfailValid(5)' ;;
+	ead-paging-structure-access-is-write) # EPT A/D: bit 1 without bit 0
+		echo 'exit qualification bits 8:0 0xaa, expected 0xab' ;;
 	esac
 }
 
