@@ -30,6 +30,7 @@
 
 /* The arithmetic flags a VMX instruction reports with (SDM 31.2). */
 #define RFLAGS_ARITH 0x8d5ull /* CF PF AF ZF SF OF */
+#define SHADOW_VMCS_INDICATOR BIT(31) /* revision bit 31: SDM 25.2, "Format of the VMCS Region" */
 
 /* Interruption-information fields (SDM 25.8.3, 25.9.2). */
 #define INTR_INFO_VALID BIT(31)

@@ -40,6 +40,7 @@ enum {
 	PG_PML4 = VT_PG_SCRATCH, PG_PDPT, PG_PD, PG_PT = PG_PD + 4,
 	PG_TEST, PG_OTHER, PG_REAL,
 	PG_PML4_B, PG_PDPT_B, PG_PD_B, PG_PT_B, /* a second EPT12 */
+	PG_SHADOW, PG_SH_BITMAPS, /* the A/D group's shadow VMCS, its bitmaps */
 	PG_END
 };
 _Static_assert(PG_END <= VT_PG_SCRATCH + VT_SCRATCH_PAGES, "scratch pages");
@@ -74,12 +75,21 @@ asm(".pushsection .text\n"
     "ept_l2_read_vmcall:\n\tvmcall\n\tjmp ept_l2_read\n"
     "ept_l2_write:\n\tmovq %rsi, (%rdi)\n"
     "ept_l2_write_vmcall:\n\tvmcall\n\tjmp ept_l2_write\n"
+    ".globl ept_l2_vmread_mem, ept_l2_vmread_mem_vmcall\n"
+    ".hidden ept_l2_vmread_mem, ept_l2_vmread_mem_vmcall\n"
+    "ept_l2_vmread_mem:\n\tvmread %rcx, (%rdi)\n"
+    "ept_l2_vmread_mem_vmcall:\n\tvmcall\n\tjmp ept_l2_vmread_mem\n"
+    ".globl ept_l2_vmwrite_mem, ept_l2_vmwrite_mem_vmcall\n"
+    ".hidden ept_l2_vmwrite_mem, ept_l2_vmwrite_mem_vmcall\n"
+    "ept_l2_vmwrite_mem:\n\tvmwrite (%rdi), %rcx\n"
+    "ept_l2_vmwrite_mem_vmcall:\n\tvmcall\n\tjmp ept_l2_vmwrite_mem\n"
     ".globl ept_r3_invept\n.hidden ept_r3_invept\n"
     "ept_r3_invept:\n\tmovl $2, %eax\n\tinvept (%rsp), %rax\n"
     "\tmovl $0x3d0e, %eax\n\tint $0x80\n"
     ".popsection\n");
 extern const u8 ept_l2_vmcall[], ept_l2_read[], ept_l2_read_vmcall[], ept_l2_write[],
-	ept_l2_write_vmcall[], ept_r3_invept[];
+	ept_l2_write_vmcall[], ept_r3_invept[], ept_l2_vmread_mem[], ept_l2_vmread_mem_vmcall[],
+	ept_l2_vmwrite_mem[], ept_l2_vmwrite_mem_vmcall[];
 
 /* cpuid; vmcall; jmp $ (from +2: vmcall; jmp $) */
 static const u8 real_code[] = { 0x0f, 0xa2, 0x0f, 0x01, 0xc1, 0xeb, 0xfe };
@@ -590,6 +600,68 @@ static void ead_walk_violation(struct vt_env *env, u64 cap, u64 eptp)
 	*pte = old;
 }
 
+/* L2's VMREAD to memory and VMWRITE from memory with "VMCS shadowing"
+ * (no exit: bitmaps clear) are accesses through EPT12 like any other
+ * (SDM 31.3 VMREAD/VMWRITE; 29.3.5): the VMREAD's store sets the dirty
+ * flag of the test page's leaf, the VMWRITE's load only the accessed
+ * flag. Under nestvisor L0 performs them (shadow12.c). Runs last: it
+ * gives L2's VMCS a link pointer. */
+static void ead_shadow_checks(struct vt_env *env, u64 cap, u64 eptp)
+{
+	u64 test = vt_pa(env, PG_TEST), shadow = vt_pa(env, PG_SHADOW), vmcs = vt_pa(env, VT_PG_VMCS_A);
+	volatile u64 *cell = (u64 *)(test + TEST_OFF);
+	u32 *rev = (u32 *)vt_page(env, PG_SHADOW);
+	u64 v = 0;
+	struct tg_check c;
+
+	if (!(env->caps.proc2_1 & SECONDARY_VMCS_SHADOWING)) {
+		tg_skip("ead-shadow", "no VMCS shadowing (IA32_VMX_PROCBASED_CTLS2 bit 46 clear)");
+		return;
+	}
+	tg_begin(&c, "ead-l2-vmread-to-memory-sets-dirty");
+	vt_init_region(env, PG_SHADOW);
+	rev[0] = env->caps.revision | SHADOW_VMCS_INDICATOR;
+	SetMem(vt_page(env, PG_SH_BITMAPS), PAGE_SIZE, 0);
+	bool ok = vt_expect_res(&c, "VMCLEAR of the shadow VMCS", vt_vmclear(shadow), VT_OK) &&
+		  vt_expect_res(&c, "VMPTRLD of the shadow VMCS", vt_vmptrld(shadow), VT_OK) &&
+		  tg_expect(&c, vt_wr(GUEST_RIP, VAL_OTHER), "VMWRITE of the shadow's GUEST_RIP") &&
+		  vt_expect_res(&c, "VMCLEAR of the shadow VMCS", vt_vmclear(shadow), VT_OK) &&
+		  vt_expect_res(&c, "VMPTRLD of L2's VMCS", vt_vmptrld(vmcs), VT_OK) &&
+		  tg_expect(&c, vt_wr(SECONDARY_VM_EXEC_CONTROL,
+				      vt_rd(SECONDARY_VM_EXEC_CONTROL) | SECONDARY_VMCS_SHADOWING) &&
+				vt_wr(VMREAD_BITMAP, vt_pa(env, PG_SH_BITMAPS)) &&
+				vt_wr(VMWRITE_BITMAP, vt_pa(env, PG_SH_BITMAPS)) &&
+				vt_wr(VMCS_LINK_POINTER, shadow),
+			    "VMWRITE of the shadowing controls");
+	*cell = 0;
+	regs.rcx = GUEST_RIP;
+	regs.rdi = test + TEST_OFF;
+	if (ok && ead_clear(&c, env, cap, eptp) &&
+	    run_to_vmcall(&c, (u64)ept_l2_vmread_mem, ept_l2_vmread_mem_vmcall)) {
+		vt_expect_eq(&c, "what L2's VMREAD stored", *cell, VAL_OTHER);
+		ead_expect(&c, env, "the test page's PTE", test, 1, EPT_AD);
+		ead_expect(&c, env, "PDE", test, 2, EPT_ACCESSED);
+	}
+	tg_end(&c);
+	if (!ok)
+		return;
+
+	tg_begin(&c, "ead-l2-vmwrite-from-memory-sets-accessed");
+	*cell = VAL_L1;
+	if (ead_clear(&c, env, cap, eptp) &&
+	    run_to_vmcall(&c, (u64)ept_l2_vmwrite_mem, ept_l2_vmwrite_mem_vmcall)) {
+		ead_expect(&c, env, "the test page's PTE", test, 1, EPT_ACCESSED);
+		ead_expect(&c, env, "PDE", test, 2, EPT_ACCESSED);
+		if (vt_expect_res(&c, "VMPTRLD of the shadow VMCS", vt_vmptrld(shadow), VT_OK) &&
+		    vt_expect_res(&c, "VMREAD of the shadow's GUEST_RIP", vt_vmread(GUEST_RIP, &v), VT_OK))
+			vt_expect_eq(&c, "the shadow's GUEST_RIP after L2's VMWRITE", v, VAL_L1);
+		vt_expect_res(&c, "VMPTRLD of L2's VMCS", vt_vmptrld(vmcs), VT_OK);
+	}
+	tg_end(&c);
+	vt_wr(SECONDARY_VM_EXEC_CONTROL, vt_rd(SECONDARY_VM_EXEC_CONTROL) & ~SECONDARY_VMCS_SHADOWING);
+	vt_wr(VMCS_LINK_POINTER, ~0ULL);
+}
+
 static void ead_checks(struct vt_env *env, u64 cap)
 {
 	u64 test = vt_pa(env, PG_TEST), other = vt_pa(env, PG_OTHER);
@@ -672,6 +744,7 @@ static void ead_checks(struct vt_env *env, u64 cap)
 					EPT_LARGE;
 
 	ead_walk_violation(env, cap, eptp);
+	ead_shadow_checks(env, cap, eptp);
 }
 
 void vt_checks_ept(struct vt_env *env)

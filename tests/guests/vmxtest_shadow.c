@@ -23,7 +23,6 @@ enum {
 };
 _Static_assert(PG_END <= VT_PG_SCRATCH + VT_SCRATCH_PAGES, "scratch pages");
 
-#define SHADOW_VMCS_INDICATOR BIT(31) /* SDM 25.2, "Format of the VMCS Region" */
 #define ENTRY_FAIL_GUEST (EXIT_REASON_ENTRY_FAIL | EXIT_REASON_ENTRY_FAIL_GUEST_STATE)
 #define QUAL_LINK_POINTER 4           /* SDM 27.8: "invalid VMCS link pointer" */
 

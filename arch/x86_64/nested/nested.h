@@ -100,7 +100,14 @@ enum nested_ept_action {
 enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual);
 u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12);
 struct ept12_caps;
+struct ept12_walk;
 void nested_ept12_caps(u64 ept_vpid_cap, struct ept12_caps *out);
+/* EPT12's translation of gpa2 for 'access' (EPT_R|EPT_W|EPT_X) in *w;
+ * with EPTP bit 6, the accessed and dirty flags set when EPT12 allows the
+ * access (SDM 29.3.5). False when L1 kept changing the entries under the
+ * update: L2 then executes the instruction again. */
+bool nested_ept12_walk_mark(u64 eptp12, u64 gpa2, const struct ept12_caps *caps, u64 access,
+			    struct ept12_walk *w);
 void nested_ept02_flush(struct vcpu *v);
 
 /* L1's VMX-preemption timer (preempt.c); VMCS02 current. */

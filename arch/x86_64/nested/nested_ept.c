@@ -151,7 +151,7 @@ static int cmpxchg_l1(void *ctx, u64 gpa, u64 old, u64 new)
 /* Walks EPT12 for L2's access and, with accessed and dirty flags, sets
  * them (SDM 29.3.5) when EPT12 allows it. False when L1 kept changing
  * the entries: L2 then simply tries again. */
-static bool walk_and_mark(u64 eptp12, u64 gpa2, const struct ept12_caps *caps, u64 access,
+bool nested_ept12_walk_mark(u64 eptp12, u64 gpa2, const struct ept12_caps *caps, u64 access,
 			  struct ept12_walk *w)
 {
 	for (int i = 0; i < EPT12_AD_TRIES; i++) {
@@ -183,7 +183,7 @@ enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 	if (ad && (*qual & EPT_QUAL_GLA_VALID) && !(*qual & EPT_QUAL_GLA_TRANSLATION))
 		*qual |= EPT_QUAL_READ | EPT_QUAL_WRITE;
 	u64 access = *qual & EPT_QUAL_ACCESS;
-	if (!walk_and_mark(c->ept_pointer, gpa2, &caps, access, &w))
+	if (!nested_ept12_walk_mark(c->ept_pointer, gpa2, &caps, access, &w))
 		return NESTED_EPT_HANDLED;
 	if (w.result == EPT12_MISCONFIG || w.result == EPT12_NO_MEMORY)
 		return NESTED_EPT_REFLECT_MISCONFIG;

@@ -57,24 +57,35 @@ struct l2_mem {
 	bool misconfig;
 	u64 gpa2;
 	u8 perms;
-	u64 access;         /* EPT_QUAL_READ or EPT_QUAL_WRITE */
+	u64 access;         /* EPT_QUAL_READ and/or EPT_QUAL_WRITE */
 	bool translated;
+	bool retry;         /* EPT12 kept changing: nothing done, L2 retries */
 };
 
 /* L2-physical -> L1-physical, as the CPU would translate through EPT12 for
- * 'access'. False (and the failure noted) when EPT12 forbids it. */
+ * 'access', setting EPT12's accessed and dirty flags as the CPU would
+ * (SDM 29.3.5). With those flags enabled, an access to L2's paging
+ * structures ('translated' false) is a write as far as EPT is concerned:
+ * it needs write permission, sets the dirty flag, and its violation
+ * reports both read and write (SDM 29.3.3.2; 28.2.1, Table 28-7). False
+ * (and the failure noted) when EPT12 forbids it, or (m->retry) when L1
+ * kept changing the entries and L2 must execute the instruction again. */
 static bool l2_gpa_translate(struct l2_mem *m, u64 gpa2, u64 access, bool translated, u64 *gpa1)
 {
 	if (!m->ept) {
 		*gpa1 = gpa2;
 		return true;
 	}
+	if ((m->eptp12 & EPT12_EPTP_AD) && !translated)
+		access = EPT_QUAL_READ | EPT_QUAL_WRITE;
+	/* The qualification's access bits 1:0 are EPT_R and EPT_W. */
+	u64 need = ((access & EPT_QUAL_READ) ? EPT_R : 0) | ((access & EPT_QUAL_WRITE) ? EPT_W : 0);
 	struct ept12_walk w;
-	ept12_walk(m->eptp12, gpa2, &m->caps, nested_read_l1, NULL, &w);
-	bool allowed = w.result == EPT12_OK &&
-		       !((access & EPT_QUAL_READ) && !(w.perms & EPT_R)) &&
-		       !((access & EPT_QUAL_WRITE) && !(w.perms & EPT_W));
-	if (allowed) {
+	if (!nested_ept12_walk_mark(m->eptp12, gpa2, &m->caps, need, &w)) {
+		m->retry = true;
+		return false;
+	}
+	if (w.result == EPT12_OK && !(need & ~(u64)w.perms)) {
 		*gpa1 = w.gpa1;
 		return true;
 	}
@@ -135,6 +146,8 @@ static int l2_linear_access(struct vcpu *v, u64 linear, void *buf, u32 len, bool
 		    !l2_gpa_translate(&m, gpa2, write ? EPT_QUAL_WRITE : EPT_QUAL_READ, true, &gpa1[pieces]))
 			r = GUEST_WALK_ERR;
 		if (r != GUEST_WALK_OK) {
+			if (m.retry)
+				return -1;
 			if (!m.ept_fault) /* cannot happen: reads never fail */
 				nested_l2_exception(v, EXC_GP, true, 0, 0);
 			else if (m.misconfig)
