@@ -27,11 +27,42 @@ void exit_xsetbv(struct vcpu *v)
 	guest_skip_instruction();
 }
 
+/* IN or OUT of a range that wraps past FFFFH. SDM 26.1.3 "I/O
+ * instructions": with "use I/O bitmaps", "If an I/O operation 'wraps
+ * around' the 16-bit I/O-port space (accesses ports FFFFH and 0000H), the
+ * I/O instruction causes a VM exit", whatever the bitmaps say. The ports
+ * it touches (FFFDH-FFFFH, 0000H-0002H) are none of the monitor's, so the
+ * monitor performs the access as the guest would have without the exit
+ * (IN EAX zero-extends into RAX, as in 64-bit mode). */
+static void io_wrapped(struct vcpu *v, const struct io_access *io)
+{
+	u64 *rax = &v->regs->gpr[GPR_RAX];
+	u32 val;
+
+	/* A single byte cannot wrap: 2 or 4 bytes. */
+	if (!io->in && io->size == 2) {
+		outw(io->port, (u16)*rax);
+	} else if (!io->in) {
+		outl(io->port, (u32)*rax);
+	} else if (io->size == 2) {
+		asm volatile("inw %1, %w0" : "=a"(val) : "Nd"(io->port));
+		*rax = (*rax & ~0xffffULL) | (u16)val;
+	} else {
+		asm volatile("inl %1, %0" : "=a"(val) : "Nd"(io->port));
+		*rax = val;
+	}
+	guest_skip_instruction();
+}
+
 /* I/O exits: only the debug-exit port is in the I/O bitmaps (when the
- * configuration enables it); a write there ends the run with its value. */
+ * configuration enables it); a write there ends the run with its value.
+ * An IN or OUT wrapping past FFFFH exits too. */
 void exit_io(struct vcpu *v)
 {
 	struct io_access io = io_access_decode(vmcs_read(EXIT_QUALIFICATION));
+
+	if ((u32)io.port + io.size - 1 > 0xffff && !io.string)
+		return io_wrapped(v, &io);
 
 	if (io.port == NV_DEBUG_EXIT_PORT && !io.in && !io.string) {
 		u32 mask = io.size == 4 ? 0xffffffffu : (1u << (8 * io.size)) - 1;
