@@ -60,8 +60,13 @@ void nested_timer_entry(struct vcpu *v, const struct vmcs12 *c)
 bool nested_timer_expired(struct vcpu *v)
 {
 	struct nested_vcpu *n = &v->nested;
-	if (!n->timer_extra)
+	if (!n->timer_extra) {
+		/* L1's timer counted down to 0 (SDM 26.5.1): that is what
+		 * "save" stores for L1. Not the field VMCS02 saved: Bochs 2.7,
+		 * entered with a timer of 0, saves its previous count. */
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, 0);
 		return true;
+	}
 	timer_arm(n, n->timer_extra);
 	return false;
 }
