@@ -131,7 +131,7 @@ VMXTEST_LIB := $(GUEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 $(BUILD)/guests/vmxtest.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_insn.o vmxtest_l2.o vmxtest_events.o vmxtest_ept.o \
 	vmxtest_shadow.o vmxtest_timer.o vmxtest_addr.o)
-$(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o
+$(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o $(BUILD)/efi/tests/guests/vmxfuzz_shadow.o
 # vmxbench (docs/benchmarks.md): vmxtest's library and its timed loops.
 $(BUILD)/guests/vmxbench.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxbench_asm.o
 # A fixed fuzz seed (default: RDTSC): make -B build/guests/vmxfuzz.efi VMXFUZZ_SEED=n

@@ -15,12 +15,16 @@
 #endif
 #define INSN_OPS 4000
 #define LAUNCHES 600
+#define BITMAP_SCENARIOS 24 /* of 12-23 L2 instructions and L1 changes each */
+#define LINK_TRIALS 64
+#define SHADOW_SCENARIOS 12 /* of 16-31 L2 VMREAD/VMWRITEs and L1 visits each */
+#define TIMER_RUNS 48
 #define TYPE_EXIT_INFO 1 /* encoding bits 11:10: read-only data */
 #define WIDTH_64 1       /* encoding bits 14:13 */
 
 /* Fields every VMX implementation with the controls both settings offer
  * has (SDM Appendix B); VMREAD of them succeeds. */
-static const u32 known_fields[] = {
+const u32 fz_known_fields[] = {
 	GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_TR_SELECTOR, HOST_CS_SELECTOR,
 	HOST_TR_SELECTOR, IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP, VM_EXIT_MSR_STORE_ADDR,
 	VM_ENTRY_MSR_LOAD_ADDR, TSC_OFFSET, VIRTUAL_APIC_PAGE_ADDR, VMCS_LINK_POINTER,
@@ -36,6 +40,7 @@ static const u32 known_fields[] = {
 	GUEST_CR3, GUEST_RSP, GUEST_RIP, GUEST_RFLAGS, GUEST_PENDING_DBG_EXCEPTIONS,
 	HOST_CR0, HOST_RSP, HOST_RIP, HOST_IA32_SYSENTER_EIP,
 };
+const u32 fz_nknown = ARRAY_SIZE(fz_known_fields);
 
 static struct fz fz;
 
@@ -53,11 +58,17 @@ u64 fz_below(struct fz *f, u64 n)
 	return fz_rand(f) % n;
 }
 
-void fz_violation(struct fz *f, const char *op, u64 a, u64 b, u32 got, const char *allowed)
+void fz_violation_text(struct fz *f, const char *op, u64 a, u64 b, const char *got,
+		       const char *allowed)
 {
 	if (++f->bad <= FZ_NOTES_MAX)
 		tg_printf("vmxfuzz: note: op %lu: %s(%lx, %lx) gave %s; allowed: %s\n", f->ops,
-			  op, a, b, vt_res_name(got), allowed);
+			  op, a, b, got, allowed);
+}
+
+void fz_violation(struct fz *f, const char *op, u64 a, u64 b, u32 got, const char *allowed)
+{
+	fz_violation_text(f, op, a, b, vt_res_name(got), allowed);
 }
 
 /* VMfail(n): VMfailValid(n) with a current VMCS, else VMfailInvalid. */
@@ -151,16 +162,14 @@ static void op_vmclear(struct fz *f)
 		f->current = ~0ULL;
 }
 
-/* A field encoding and what the SDM lets VMREAD/VMWRITE answer for it:
- * 0 = supported (known), 1 = maybe (random shape), 2 = unsupported. */
-static u64 rand_field(struct fz *f, int *verdict)
+u64 fz_rand_field(struct fz *f, int *verdict)
 {
 	u64 e;
 
 	switch (fz_below(f, 4)) {
 	case 0:
 	case 1:
-		e = known_fields[fz_below(f, ARRAY_SIZE(known_fields))];
+		e = fz_known_fields[fz_below(f, fz_nknown)];
 		if ((e >> 13 & 3) == WIDTH_64 && fz_below(f, 2))
 			e |= 1; /* the high half */
 		*verdict = 0;
@@ -172,7 +181,7 @@ static u64 rand_field(struct fz *f, int *verdict)
 		*verdict = (e & 1) && (e >> 13 & 3) != WIDTH_64 ? 2 : 1;
 		return e;
 	default:
-		e = known_fields[fz_below(f, ARRAY_SIZE(known_fields))];
+		e = fz_known_fields[fz_below(f, fz_nknown)];
 		switch (fz_below(f, 3)) {
 		case 0: e |= BIT(12); break;
 		case 1: e |= BIT(15 + fz_below(f, 17)); break;
@@ -186,7 +195,7 @@ static u64 rand_field(struct fz *f, int *verdict)
 static void op_vmread(struct fz *f)
 {
 	int v;
-	u64 e = rand_field(f, &v), val = 0;
+	u64 e = fz_rand_field(f, &v), val = 0;
 	u32 r = fz_below(f, 2) ? vt_vmread(e, &val) : vt_vmread_mem(e, &val);
 
 	if (f->current == ~0ULL)
@@ -202,7 +211,7 @@ static void op_vmread(struct fz *f)
 static void op_vmwrite(struct fz *f)
 {
 	int v;
-	u64 e = rand_field(f, &v), val = fz_rand(f);
+	u64 e = fz_rand_field(f, &v), val = fz_rand(f);
 	bool any = f->env->caps.misc & VMX_MISC_VMWRITE_ANY_FIELD;
 	bool ro = (e >> 10 & 3) == TYPE_EXIT_INFO;
 	u32 r = fz_below(f, 2) ? vt_vmwrite(e, val) : vt_vmwrite_mem(e, &val);
@@ -254,6 +263,21 @@ static void fuzz_insns(struct fz *f, u32 n)
 		default: op_other(f); break;
 		}
 	}
+}
+
+/* One group of vmxfuzz_shadow.c as one check. */
+static void l2_group(const char *name, bool (*run)(struct fz *, u32, struct tg_check *), u32 n,
+		     bool offered, const char *what)
+{
+	struct tg_check c;
+	u64 before = fz.bad;
+
+	tg_begin(&c, name);
+	if (tg_expect(&c, offered, "the capability MSRs do not offer %s", what) &&
+	    run(&fz, n, &c))
+		tg_expect(&c, fz.bad == before, "%lu results the SDM does not allow (notes above)",
+			  fz.bad - before);
+	tg_end(&c);
 }
 
 static void prepare_pages(struct vt_env *env)
@@ -323,6 +347,21 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	tg_expect(&c, fz.bad == 0, "%lu of %u results not allowed by the SDM (notes above)",
 		  fz.bad, INSN_OPS);
 	tg_end(&c);
+
+	/* A running L2 under random bitmaps, link pointers, shadow VMCS
+	 * contents and timer values: valid VMCSs otherwise, so that bare Bochs
+	 * checks the predictions too. */
+	tg_begin(&c, "io-wrap");
+	fz_io_wrap(&fz, &c);
+	tg_end(&c);
+	bool shadowing = env.caps.proc2_1 & SECONDARY_VMCS_SHADOWING;
+	l2_group("random-bitmaps", fz_bitmaps, BITMAP_SCENARIOS, true, "");
+	l2_group("random-link-pointers", fz_link_pointers, LINK_TRIALS, shadowing,
+		 "VMCS shadowing");
+	l2_group("random-shadow-vmcs", fz_shadow_vmcs, SHADOW_SCENARIOS, shadowing,
+		 "VMCS shadowing");
+	l2_group("random-preemption-timer", fz_timer, TIMER_RUNS,
+		 env.caps.pin1 & PIN_BASED_VMX_PREEMPTION_TIMER, "the VMX-preemption timer");
 
 	/* Random VMCS contents can wedge bare Bochs; under nestvisor they are
 	 * exactly what the monitor must survive. */

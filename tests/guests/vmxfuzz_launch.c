@@ -16,13 +16,7 @@
 #define NONCANONICAL 0x8000000000000000ULL
 #define MAX_BASIC_REASON 69
 
-struct l1_state {
-	u64 cr0, cr3, cr4, efer;
-	struct desc_ptr gdtr, idtr;
-	u16 tr;
-};
-
-static void l1_state(struct l1_state *s)
+void fz_l1_state(struct fz_l1_state *s)
 {
 	s->cr0 = read_cr0();
 	s->cr3 = read_cr3();
@@ -184,7 +178,7 @@ static bool mutate(struct fz *f, char *what, u32 cap)
 	return host;
 }
 
-static bool same_l1(const struct l1_state *a, const struct l1_state *b)
+bool fz_same_l1(const struct fz_l1_state *a, const struct fz_l1_state *b)
 {
 	return a->cr0 == b->cr0 && a->cr3 == b->cr3 && a->cr4 == b->cr4 &&
 	       a->efer == b->efer && a->gdtr.base == b->gdtr.base &&
@@ -192,12 +186,12 @@ static bool same_l1(const struct l1_state *a, const struct l1_state *b)
 }
 
 static void judge(struct fz *f, u32 res, bool ctl_bad, bool host, const char *what,
-		  const struct l1_state *before)
+		  const struct fz_l1_state *before)
 {
-	struct l1_state after;
+	struct fz_l1_state after;
 
-	l1_state(&after);
-	if (!same_l1(before, &after)) {
+	fz_l1_state(&after);
+	if (!fz_same_l1(before, &after)) {
 		fz_violation(f, "VMLAUNCH: L1 state changed", after.cr4, after.cr3, res, what);
 		return;
 	}
@@ -239,7 +233,7 @@ bool fz_launches(struct fz *f, u32 count, struct tg_check *c)
 		.rsp = vt_stack_top(env, VT_PG_L2_STACK_A, VT_L2_STACK_PAGES),
 		.exc_bitmap = ~0u,
 	};
-	struct l1_state before;
+	struct fz_l1_state before;
 	struct tg_regs regs;
 	char what[64];
 
@@ -254,7 +248,7 @@ bool fz_launches(struct fz *f, u32 count, struct tg_check *c)
 		bool host = mutate(f, what, sizeof(what));
 		bool ctl_bad = !controls_allowed(&env->caps);
 		SetMem(&regs, sizeof(regs), 0);
-		l1_state(&before);
+		fz_l1_state(&before);
 		u32 res = vt_enter(&regs, 0);
 		judge(f, res, ctl_bad, host, what, &before);
 		if (vt_vmclear(vmcs) != VT_OK)
