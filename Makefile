@@ -239,7 +239,7 @@ UNIT_SRC := tests/unit/main.c tests/unit/test_config.c tests/unit/test_ept.c \
 	tests/unit/test_vmcs12.c tests/unit/test_nested_caps.c \
 	tests/unit/test_operand.c tests/unit/test_guest_walk.c tests/unit/test_reflect.c \
 	tests/unit/test_entry_checks.c tests/unit/test_entry_checks_ctl.c \
-	tests/unit/test_entry_checks_guest.c tests/unit/test_ept12.c \
+	tests/unit/test_entry_checks_guest.c tests/unit/test_ept12.c tests/common/entry_vmcs12.c \
 	boot/config.c arch/x86_64/ept.c arch/x86_64/cpuid_policy.c \
 	arch/x86_64/msr_policy.c arch/x86_64/exit_reason.c \
 	arch/x86_64/nested/vmcs12.c arch/x86_64/nested/caps.c \
@@ -247,7 +247,7 @@ UNIT_SRC := tests/unit/main.c tests/unit/test_config.c tests/unit/test_ept.c \
 	arch/x86_64/nested/ept12.c arch/x86_64/nested/reflect.c arch/x86_64/nested/entry_checks.c \
 	arch/x86_64/nested/entry_checks_ctl.c arch/x86_64/nested/entry_checks_host.c \
 	arch/x86_64/nested/entry_checks_guest.c arch/x86_64/nested/entry_checks_seg.c
-UNIT_HDR := $(wildcard tests/unit/*.h) boot/config.h \
+UNIT_HDR := $(wildcard tests/unit/*.h) $(wildcard tests/common/*.h) boot/config.h \
 	$(wildcard include/nestvisor/*.h) arch/x86_64/include/ept.h \
 	arch/x86_64/include/cpuid_policy.h arch/x86_64/include/msr_policy.h \
 	arch/x86_64/include/msr.h arch/x86_64/include/exit_reason.h \

@@ -25,12 +25,13 @@ FUZZ_SRC_vmcs12       := $(NV_NESTED)/vmcs12.c
 FUZZ_SRC_entry_checks := $(NV_NESTED)/vmcs12.c $(NV_NESTED)/caps.c \
 	$(NV_NESTED)/entry_checks.c $(NV_NESTED)/entry_checks_ctl.c \
 	$(NV_NESTED)/entry_checks_host.c $(NV_NESTED)/entry_checks_guest.c \
-	$(NV_NESTED)/entry_checks_seg.c
+	$(NV_NESTED)/entry_checks_seg.c tests/common/entry_vmcs12.c
 FUZZ_SRC_operand      := $(NV_NESTED)/operand.c
 FUZZ_SRC_ept12        := $(NV_NESTED)/ept12.c
 FUZZ_SRC_reflect      := $(NV_NESTED)/reflect.c $(NV_NESTED)/vmcs12.c arch/x86_64/exit_reason.c
 FUZZ_SRC_guest_walk   := $(NV_NESTED)/guest_walk.c
-FUZZ_HDR := tests/fuzz/fuzz.h $(wildcard tests/fuzz/*.h) $(wildcard $(NV_NESTED)/*.h) \
+FUZZ_HDR := tests/fuzz/fuzz.h $(wildcard tests/fuzz/*.h) $(wildcard tests/common/*.h) \
+	$(wildcard $(NV_NESTED)/*.h) \
 	$(wildcard arch/x86_64/include/*.h) $(wildcard include/nestvisor/*.h)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 

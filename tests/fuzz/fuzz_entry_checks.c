@@ -2,8 +2,8 @@
  * entry_checks*.c, nested_check_vmentry and its four categories).
  *
  * Each input starts from a VMCS12 that passes every check (the one
- * tests/unit/test_entry_checks.c builds, with its capability sets and
- * presets), then applies random mutations to fields, capability MSRs, L1
+ * tests/common/entry_vmcs12.c builds for the unit tests too, with its
+ * capability sets and presets), then applies random mutations to fields, capability MSRs, L1
  * facts and the L1 memory the checks read (link pointer, virtual-APIC
  * page, PDPTEs, MSR-load list).
  *
@@ -36,203 +36,12 @@
 #include <msr.h>
 #include <cpu.h>
 
-/* ---- the known-good VMCS12 (as tests/unit/test_entry_checks.c) ---- */
-
-enum caps_kind { CAPS_OFFERED, CAPS_HW, CAPS_POOR };
-enum preset { PRESET_NONE, PRESET_GUEST32, PRESET_L1_32, PRESET_V86 };
-
-/* Bochs corei7_skylake_x VMX capability MSRs, 0x480 (BASIC) to 0x491. */
-static const u64 hw_msrs[] = {
-	0x00d810000000002bULL, 0x0000007f00000016ULL, 0xf7f9fffe0401e172ULL,
-	0x007fffff00036dffULL, 0x0000ffff000011ffULL, 0x00000000600401e0ULL,
-	0x80000021ULL, 0xffffffffULL, 0x2000ULL, 0x3727ffULL, 0x34ULL,
-	0x02177fff00000000ULL, 0x00000f0106334141ULL, 0x0000007f00000016ULL,
-	0xf7f9fffe04006172ULL, 0x007fffff00036dfbULL, 0x0000ffff000011fbULL, 1ULL,
-};
-#define NCAPS (sizeof(hw_msrs) / sizeof(hw_msrs[0]))
-#define CAPM(c, m) ((c)->msr[(m) - MSR_IA32_VMX_BASIC])
-
-#define OFFER_PIN (PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS)
-#define OFFER_PROC (CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_USE_TSC_OFFSETTING | \
-	CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING | CPU_BASED_MWAIT_EXITING | \
-	CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING | CPU_BASED_CR3_LOAD_EXITING | \
-	CPU_BASED_CR3_STORE_EXITING | CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING | \
-	CPU_BASED_TPR_SHADOW | CPU_BASED_NMI_WINDOW_EXITING | CPU_BASED_MOV_DR_EXITING | \
-	CPU_BASED_UNCOND_IO_EXITING | CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS | \
-	CPU_BASED_MONITOR_EXITING | CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY)
-#define OFFER_PROC2 (SECONDARY_DESC_TABLE_EXITING | SECONDARY_ENABLE_RDTSCP | \
-	SECONDARY_WBINVD_EXITING | SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES | \
-	SECONDARY_RDRAND_EXITING | SECONDARY_RDSEED_EXITING)
-#define OFFER_EXIT (VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_HOST_ADDR_SPACE_SIZE | \
-	VM_EXIT_ACK_INTR_ON_EXIT | VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT | \
-	VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER)
-#define OFFER_ENTRY (VM_ENTRY_LOAD_DEBUG_CONTROLS | VM_ENTRY_IA32E_MODE | \
-	VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER)
-
-/* L1 memory the checks may read. */
-#define TMEM_BASE 0x30000ULL
-#define TMEM_SIZE 0x10000ULL
-#define T_PDPT 0x32000ULL
-#define T_CURRENT 0x20000ULL
-#define T_REVISION 0x4e560001U
-
-static u64 offer(u64 cap, u32 offered)
-{
-	u32 lo = (u32)cap, hi = (u32)(cap >> 32);
-
-	return ((u64)(hi & (offered | lo)) << 32) | lo;
-}
-
-static void build_caps(struct nested_caps *c, enum caps_kind kind)
-{
-	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < NCAPS; i++)
-		c->msr[i] = hw_msrs[i];
-	if (kind == CAPS_HW)
-		return;
-	CAPM(c, MSR_IA32_VMX_BASIC) = (6ULL << 50) | (1ULL << 44) | BIT(54) | BIT(55) | T_REVISION;
-	CAPM(c, MSR_IA32_VMX_PINBASED_CTLS) = offer(hw_msrs[1], OFFER_PIN);
-	CAPM(c, MSR_IA32_VMX_TRUE_PINBASED_CTLS) = offer(hw_msrs[13], OFFER_PIN);
-	CAPM(c, MSR_IA32_VMX_PROCBASED_CTLS) = offer(hw_msrs[2], OFFER_PROC);
-	CAPM(c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS) = offer(hw_msrs[14], OFFER_PROC);
-	CAPM(c, MSR_IA32_VMX_PROCBASED_CTLS2) = offer(hw_msrs[11], OFFER_PROC2);
-	CAPM(c, MSR_IA32_VMX_EXIT_CTLS) = offer(hw_msrs[3], OFFER_EXIT);
-	CAPM(c, MSR_IA32_VMX_TRUE_EXIT_CTLS) = offer(hw_msrs[15], OFFER_EXIT);
-	CAPM(c, MSR_IA32_VMX_ENTRY_CTLS) = offer(hw_msrs[4], OFFER_ENTRY);
-	CAPM(c, MSR_IA32_VMX_TRUE_ENTRY_CTLS) = offer(hw_msrs[16], OFFER_ENTRY);
-	CAPM(c, MSR_IA32_VMX_MISC) = BIT(5) | BIT(6) | (4ULL << 16) | BIT(29) | BIT(30);
-	CAPM(c, MSR_IA32_VMX_EPT_VPID_CAP) = 0;
-	CAPM(c, MSR_IA32_VMX_VMFUNC) = 0;
-	if (kind == CAPS_POOR) {
-		CAPM(c, MSR_IA32_VMX_BASIC) &= ~BIT(55);
-		CAPM(c, MSR_IA32_VMX_MISC) = BIT(5);
-	}
-}
-
-static u8 tmem[TMEM_SIZE];
-
-static int tmem_read(void *ctx, u64 gpa, void *buf, u32 len)
-{
-	(void)ctx;
-	if (gpa < TMEM_BASE || gpa >= TMEM_BASE + TMEM_SIZE || len > TMEM_BASE + TMEM_SIZE - gpa)
-		return -1;
-	memcpy(buf, tmem + (gpa - TMEM_BASE), len);
-	return 0;
-}
+/* The known-good VMCS12, capability sets, presets and L1 memory. */
+#include "../common/entry_vmcs12.h"
 
 static void set(struct vmcs12 *v, u32 enc, u64 val)
 {
 	vmcs12_set(v, enc, val);
-}
-
-static void build_vmcs12(struct vmcs12 *v)
-{
-	memset(v, 0, sizeof(*v));
-	set(v, PIN_BASED_VM_EXEC_CONTROL, 0x16 | OFFER_PIN);
-	set(v, CPU_BASED_VM_EXEC_CONTROL, 0x0401e172 | CPU_BASED_HLT_EXITING |
-	    CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY);
-	set(v, SECONDARY_VM_EXEC_CONTROL, SECONDARY_ENABLE_RDTSCP | SECONDARY_ENABLE_INVPCID |
-	    SECONDARY_ENABLE_XSAVES);
-	set(v, IO_BITMAP_A, 0x10000);
-	set(v, IO_BITMAP_B, 0x11000);
-	set(v, MSR_BITMAP, 0x12000);
-	set(v, VM_EXIT_CONTROLS, 0x36dff | OFFER_EXIT);
-	set(v, VM_ENTRY_CONTROLS, 0x11ff | OFFER_ENTRY);
-	/* Host: a 64-bit L1 kernel. */
-	set(v, HOST_CR0, 0x80050033);
-	set(v, HOST_CR3, 0x1000);
-	set(v, HOST_CR4, CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_VMXE);
-	set(v, HOST_CS_SELECTOR, 0x10);
-	set(v, HOST_SS_SELECTOR, 0x18);
-	set(v, HOST_TR_SELECTOR, 0x40);
-	set(v, HOST_GS_BASE, 0xffff888000000000ULL);
-	set(v, HOST_TR_BASE, 0xfffffe0000003000ULL);
-	set(v, HOST_GDTR_BASE, 0xfffffe0000001000ULL);
-	set(v, HOST_IDTR_BASE, 0xfffffe0000000000ULL);
-	set(v, HOST_IA32_PAT, 0x0007040600070406ULL);
-	set(v, HOST_IA32_EFER, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
-	set(v, HOST_RSP, 0xffffc90000004000ULL);
-	set(v, HOST_RIP, 0xffffffff81001000ULL);
-	/* Guest: a 64-bit L2 kernel at CPL 0. */
-	set(v, GUEST_CR0, 0x80050033);
-	set(v, GUEST_CR3, 0x5000);
-	set(v, GUEST_CR4, CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_VMXE);
-	set(v, GUEST_DR7, 0x400);
-	set(v, GUEST_CS_SELECTOR, 0x10);
-	set(v, GUEST_CS_LIMIT, 0xffffffff);
-	set(v, GUEST_CS_AR_BYTES, 0xa09b);
-	static const u32 sel[] = { GUEST_SS_SELECTOR, GUEST_DS_SELECTOR, GUEST_ES_SELECTOR };
-	static const u32 lim[] = { GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_ES_LIMIT };
-	static const u32 ar[] = { GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES, GUEST_ES_AR_BYTES };
-	for (u32 i = 0; i < 3; i++) {
-		set(v, sel[i], 0x18);
-		set(v, lim[i], 0xffffffff);
-		set(v, ar[i], 0xc093);
-	}
-	set(v, GUEST_FS_AR_BYTES, VMX_AR_UNUSABLE);
-	set(v, GUEST_GS_AR_BYTES, VMX_AR_UNUSABLE);
-	set(v, GUEST_GS_BASE, 0xffff888000000000ULL);
-	set(v, GUEST_LDTR_AR_BYTES, VMX_AR_UNUSABLE);
-	set(v, GUEST_TR_SELECTOR, 0x40);
-	set(v, GUEST_TR_BASE, 0xfffffe0000003000ULL);
-	set(v, GUEST_TR_LIMIT, 0x67);
-	set(v, GUEST_TR_AR_BYTES, 0x8b);
-	set(v, GUEST_GDTR_BASE, 0xfffffe0000001000ULL);
-	set(v, GUEST_GDTR_LIMIT, 0x7f);
-	set(v, GUEST_IDTR_BASE, 0xfffffe0000000000ULL);
-	set(v, GUEST_IDTR_LIMIT, 0xfff);
-	set(v, GUEST_RSP, 0xffffc90000008000ULL);
-	set(v, GUEST_RIP, 0xffffffff81000000ULL);
-	set(v, GUEST_RFLAGS, RFLAGS_FIXED);
-	set(v, GUEST_IA32_PAT, 0x0007040600070406ULL);
-	set(v, GUEST_IA32_EFER, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
-	set(v, VMCS_LINK_POINTER, ~0ULL);
-}
-
-static void v86_seg(struct vmcs12 *v, u32 sel, u32 base, u32 lim, u32 ar)
-{
-	set(v, sel, 0x1000);
-	set(v, base, 0x10000);
-	set(v, lim, 0xffff);
-	set(v, ar, 0xf3);
-}
-
-static void apply_preset(struct vmcs12 *v, struct l1_facts *f, enum preset p)
-{
-	if (p == PRESET_NONE)
-		return;
-	/* A 32-bit protected-mode L2 with PAE paging (PDPT in L1 memory). */
-	set(v, VM_ENTRY_CONTROLS, vmcs12_get(v, VM_ENTRY_CONTROLS) & ~VM_ENTRY_IA32E_MODE);
-	set(v, GUEST_IA32_EFER, EFER_NXE);
-	set(v, GUEST_CR3, T_PDPT);
-	set(v, GUEST_CS_AR_BYTES, 0xc09b);
-	set(v, GUEST_RIP, 0x100000);
-	set(v, GUEST_GS_BASE, 0);
-	if (p == PRESET_L1_32) {
-		f->l1_long_mode = false;
-		set(v, VM_EXIT_CONTROLS, vmcs12_get(v, VM_EXIT_CONTROLS) & ~VM_EXIT_HOST_ADDR_SPACE_SIZE);
-		set(v, HOST_IA32_EFER, 0);
-		set(v, HOST_RIP, 0x1000);
-	}
-	if (p == PRESET_V86) {
-		set(v, GUEST_RFLAGS, RFLAGS_FIXED | RFLAGS_VM);
-		v86_seg(v, GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES);
-		v86_seg(v, GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES);
-		v86_seg(v, GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES);
-		v86_seg(v, GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES);
-		v86_seg(v, GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES);
-		v86_seg(v, GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES);
-		set(v, GUEST_RIP, 0x100);
-	}
-}
-
-static void build_facts(struct l1_facts *f)
-{
-	*f = (struct l1_facts){
-		.maxphyaddr = 39, .linear_width = 48, .l1_long_mode = true,
-		.debugctl_valid = 0xffc3, .rtm = false, .current_vmcs_ptr = T_CURRENT,
-		.read_gpa = tmem_read,
-	};
 }
 
 /* ---- the harness ---- */
@@ -256,11 +65,7 @@ static void fuzz_init(void)
 			struct l1_facts f;
 			struct entry_check_result r;
 
-			memset(tmem, 0, sizeof(tmem));
-			build_caps(&caps, (enum caps_kind)k);
-			build_facts(&f);
-			build_vmcs12(&v);
-			apply_preset(&v, &f, (enum preset)p);
+			ec_start(&caps, &f, &v, (enum ec_caps_kind)k, (enum ec_preset)p);
 			r = nested_check_vmentry(&v, &caps, &f);
 			FUZZ_CHECK(r.kind == ENTRY_OK, "harness: start VMCS12 (caps %d, preset %d) fails: %s",
 				   k, p, r.rule ? r.rule : "(no rule)");
@@ -281,10 +86,10 @@ static void mutate(u8 kind, u16 sel, u64 val, struct nested_caps *caps)
 	case 1: set(&v, enc, vmcs12_get(&v, enc) & ~BIT(val & 63)); break;
 	case 2: set(&v, enc, val); break;
 	case 3: set(&v, enc, vmcs12_get(&v, enc) ^ val); break;
-	case 4: caps->msr[sel % NCAPS] ^= BIT(val & 63); break;
+	case 4: caps->msr[sel % EC_NCAPS] ^= BIT(val & 63); break;
 	case 5: { /* L1 memory: 8 bytes */
 		u64 off = ((u64)sel * 8) % TMEM_SIZE;
-		memcpy(&tmem[off], &val, 8);
+		memcpy(&ec_tmem[off], &val, 8);
 		break;
 	}
 	case 6: set(&v, enc, val & 0xff); break;                    /* counts, states */
@@ -374,11 +179,7 @@ static void fuzz_one(struct fz *z)
 	u8 kind = fz_u8(z) % 3, preset = fz_u8(z) % 4, flags = fz_u8(z), mpa = fz_u8(z);
 	u64 seed = fz_u64(z);
 
-	memset(tmem, 0, sizeof(tmem));
-	build_caps(&caps, (enum caps_kind)kind);
-	build_facts(&f);
-	build_vmcs12(&v);
-	apply_preset(&v, &f, (enum preset)preset);
+	ec_start(&caps, &f, &v, (enum ec_caps_kind)kind, (enum ec_preset)preset);
 	f.rtm = flags & 1;
 	if (flags & 2)
 		f.read_gpa = NULL;
@@ -398,13 +199,13 @@ static void fuzz_one(struct fz *z)
 	v_copy = v;
 	caps_copy = caps;
 	f_copy = f;
-	memcpy(tmem_copy, tmem, sizeof(tmem));
+	memcpy(tmem_copy, ec_tmem, sizeof(ec_tmem));
 	r = nested_check_vmentry(&v, &caps, &f);
 	check_well_formed(&r);
 	FUZZ_CHECK(!memcmp(&v, &v_copy, sizeof(v)), "the checks changed the VMCS12");
 	FUZZ_CHECK(!memcmp(&caps, &caps_copy, sizeof(caps)) && !memcmp(&f, &f_copy, sizeof(f)),
 		   "the checks changed the capabilities or facts");
-	FUZZ_CHECK(!memcmp(tmem, tmem_copy, sizeof(tmem)), "the checks changed L1 memory");
+	FUZZ_CHECK(!memcmp(ec_tmem, tmem_copy, sizeof(ec_tmem)), "the checks changed L1 memory");
 
 	r2 = nested_check_vmentry(&v, &caps, &f);
 	FUZZ_CHECK(same(&r, &r2), "not deterministic: \"%s\" then \"%s\"", rs(&r), rs(&r2));

@@ -7,14 +7,12 @@
 
 #include <nestvisor/types.h>
 #include <nested/entry_checks.h>
+/* The known-good VMCS12, capability sets, presets and L1 memory. */
+#include "../common/entry_vmcs12.h"
 
 enum ec_op_kind { OP_END, OP_SET, OP_OR, OP_CLR, OP_MEM8, OP_MEM32, OP_MEM64,
 		  OP_CAP_OR, OP_CAP_CLR, OP_FACT };
 enum ec_fact { FACT_L1_LONG_MODE, FACT_RTM, FACT_MAXPHYADDR, FACT_NO_READ };
-enum ec_caps_kind { CAPS_OFFERED, CAPS_HW, CAPS_POOR };
-/* Presets applied before setup: a 32-bit PAE L2 (L1 still 64-bit), the
- * same with L1 outside IA-32e mode, a virtual-8086 L2. */
-enum ec_preset { PRESET_NONE, PRESET_GUEST32, PRESET_L1_32, PRESET_V86 };
 
 struct ec_op {
 	enum ec_op_kind op;
@@ -48,17 +46,6 @@ struct ec_case {
 #define VMFAIL_HOST(r)   .kind = ENTRY_VMFAIL, .code = 8, .rule = (r)
 #define FAIL_GUEST(q, r) .kind = ENTRY_FAIL_EXIT, .code = 0x80000021, .qual = (q), .rule = (r)
 #define FAIL_MSR(i, r)   .kind = ENTRY_FAIL_EXIT, .code = 0x80000022, .qual = (i), .rule = (r)
-
-/* The fake L1 memory read_gpa sees, and where the cases put things. */
-#define TMEM_BASE   0x30000ULL
-#define TMEM_SIZE   0x10000ULL
-#define T_LINK      0x30000ULL /* a VMCS for the link pointer */
-#define T_VAPIC     0x31000ULL /* virtual-APIC page */
-#define T_PDPT      0x32000ULL /* PAE PDPT of the 32-bit presets */
-#define T_MSRS      0x33000ULL /* VM-entry MSR-load list */
-#define T_CURRENT   0x20000ULL /* L1's current-VMCS pointer */
-#define T_REVISION  0x4e560001U /* VMCS12_REVISION */
-#define T_HW_REVISION 0x2bU
 
 extern const struct ec_case ec_ctl_cases[];
 extern const size_t ec_ctl_cases_count;
