@@ -13,11 +13,11 @@
  * pages, bit 2 2-MByte pages, bit 3 point the EPTP at page 0, bit 4 the
  * access is a write, bits 7:5 r: another CPU changes the entry of the
  * r-th compare-exchange just before it, 0 never), u8
- * MAXPHYADDR (32 + n % 21), u8 pages (1 + n % 8), one u16 frame number
- * per page (gpa = frame << 12), then entries of 12 bytes: u8 page, u8
- * target (bit 7 set: the value's bits 51:12 become the address of page
- * target % 128, making a pointer), u16 slot (bits 8:0), u64 value.
- * Unwritten entries are 0.
+ * MAXPHYADDR (32 + n % 21), then the pages and their entries
+ * (fuzz_pages.h: u8 pages (1 + n % 8), one u16 frame number per page,
+ * then entries of 12 bytes: u8 page, u8 target (bit 7 set: a pointer to
+ * page target % 128), u16 slot (bits 8:0), u64 value). Unwritten entries
+ * are 0.
  *
  * Known deviation (docs/fuzzing.md, EPT12-PTE-BIT7): ept12_walk() takes
  * bit 7 of an EPT PTE for a reserved bit (EPT12_MISCONFIG); Table 29-6
@@ -45,15 +45,7 @@
  * the racer's value kept, no later entry touched. */
 #include "fuzz.h"
 #include <nested/ept12.h>
-
-#define MAX_PAGES 8
-#define ADDR_51_12 0x000ffffffffff000ULL
-
-static struct {
-	u64 gpa;
-	u64 e[512];
-} mem[MAX_PAGES];
-static unsigned int npages;
+#include "fuzz_pages.h" /* mem, npages, owner(), fuzz_pages(), put_entry() */
 
 /* The walk's reads, as the callback saw them. */
 static struct {
@@ -63,14 +55,6 @@ static struct {
 	u64 value;
 } trace[16];
 static unsigned int ntrace;
-
-static int owner(u64 gpa)
-{
-	for (unsigned int i = 0; i < npages; i++)
-		if ((gpa & ~0xfffULL) == mem[i].gpa)
-			return (int)i;
-	return -1;
-}
 
 static int read_mem(void *ctx, u64 gpa, void *buf, u32 len)
 {
@@ -264,22 +248,9 @@ static void fuzz_one(struct fz *z)
 	};
 	struct ept12_walk w, ref;
 
-	npages = 1 + fz_u8(z) % MAX_PAGES;
-	for (unsigned int i = 0; i < npages; i++) {
-		memset(mem[i].e, 0, sizeof(mem[i].e));
-		mem[i].gpa = (u64)fz_u16(z) << 12;
-	}
+	fuzz_pages(z);
 	if (cb & 8)
 		eptp = (eptp & ~ADDR_51_12) | mem[0].gpa;
-	while (fz_more(z)) {
-		u8 p = fz_u8(z) % npages, to = fz_u8(z);
-		u16 slot = fz_u16(z) & 0x1ff;
-		u64 val = fz_u64(z);
-
-		if (to & 0x80)
-			val = (val & ~ADDR_51_12) | mem[(to & 0x7f) % npages].gpa;
-		mem[p].e[slot] = val;
-	}
 
 	ntrace = 0;
 	memset(&w, 0xa5, sizeof(w));
@@ -333,15 +304,6 @@ static void fuzz_one(struct fz *z)
 
 /* Seeds: a 4-level walk to a 4-KByte page, a 2-MByte and a 1-GByte page,
  * in pages at frames 0x100..0x103. */
-/* An entry in 'page'; to >= 0: a pointer to page 'to'. */
-static void put_entry(struct seed *s, u8 page, int to, u16 slot, u64 val)
-{
-	seed_u8(s, page);
-	seed_u8(s, to >= 0 ? 0x80 | to : 0);
-	seed_u16(s, slot);
-	seed_u64(s, val);
-}
-
 static void fuzz_write_seeds(void)
 {
 	static const char *names[] = { "walk-4k", "walk-2m", "walk-1g" };

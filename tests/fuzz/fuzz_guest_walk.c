@@ -5,10 +5,10 @@
  * Input: u8 mode flags (bit 0 CR0.PG, 1 CR4.PAE, 2 EFER.LMA, 3 CR4.LA57,
  * 4 CR4.PSE, 5 EFER.NXE, 6 CR0.WP, 7 point CR3 at page 0), u8 more flags
  * (bit 0 CR4.SMEP, 1 CR4.SMAP, 2 1-GByte pages), u8 MAXPHYADDR (n), u64
- * CR3, u64 linear address, u8 access (WALK_*), u16 length, u8 pages (1 +
- * n % 8), one u16 frame per page, then entries as in fuzz_ept12.c (u8
- * page, u8 target with bit 7 "make a pointer to page target % 128", u16
- * 8-byte slot, u64 value).
+ * CR3, u64 linear address, u8 access (WALK_*), u16 length, then the
+ * pages and their entries as fuzz_pages.h reads them (u8 pages (1 + n %
+ * 8), one u16 frame per page, then entries: u8 page, u8 target with bit 7
+ * "make a pointer to page target % 128", u16 8-byte slot, u64 value).
  *
  * Properties: every read of a paging-structure entry is 4 bytes (32-bit
  * paging) or 8, aligned, at most 5 of them; no data read or write of
@@ -21,8 +21,8 @@
  * two pages it touches, and reads what the two translations point at. */
 #include "fuzz.h"
 #include "nested/guest_walk.h"
+#include "fuzz_pages.h" /* mem, npages, owner(), fuzz_pages(), put_entry() */
 
-#define MAX_PAGES 8
 #define CR0_PE 1ULL
 #define CR0_WP (1ULL << 16)
 #define CR0_PG (1ULL << 31)
@@ -35,22 +35,9 @@
 #define EFER_LMA (1ULL << 10)
 #define EFER_NXE (1ULL << 11)
 
-static struct {
-	u64 gpa;
-	u8 b[4096];
-} mem[MAX_PAGES];
-static unsigned int npages;
 static unsigned int nreads, nwrites;
 static bool data_phase;
 static u32 esize;
-
-static int owner(u64 gpa)
-{
-	for (unsigned int i = 0; i < npages; i++)
-		if ((gpa & ~0xfffULL) == mem[i].gpa)
-			return (int)i;
-	return -1;
-}
 
 static int read_phys(void *ctx, u64 gpa, void *buf, u32 len)
 {
@@ -118,22 +105,9 @@ static void fuzz_one(struct fz *z)
 	linear = fz_u64(z);
 	access = fz_u8(z) & 15;
 	len = 1 + fz_u16(z) % 4096;
-	npages = 1 + fz_u8(z) % MAX_PAGES;
-	for (unsigned int i = 0; i < npages; i++) {
-		memset(mem[i].b, 0, sizeof(mem[i].b));
-		mem[i].gpa = (u64)fz_u16(z) << 12;
-	}
+	fuzz_pages(z);
 	if (f1 & 0x80)
 		p.cr3 = (p.cr3 & 0xfe7) | mem[0].gpa;
-	while (fz_more(z)) {
-		u8 pg = fz_u8(z) % npages, to = fz_u8(z);
-		u16 slot = fz_u16(z) & 0x1ff;
-		u64 val = fz_u64(z);
-
-		if (to & 0x80)
-			val = (val & ~0x000ffffffffff000ULL) | mem[(to & 0x7f) % npages].gpa;
-		memcpy(&mem[pg].b[slot * 8], &val, 8);
-	}
 	esize = ((p.cr0 & CR0_PG) && !(p.cr4 & CR4_PAE)) ? 4 : 8;
 
 	nreads = 0;
@@ -213,15 +187,6 @@ static void fuzz_one(struct fz *z)
 }
 
 /* Seeds: a 4-level and a 32-bit walk to a data page (page 3 / page 2). */
-/* An entry in 'page'; to >= 0: a pointer to page 'to'. */
-static void put_entry(struct seed *s, u8 page, int to, u16 slot, u64 val)
-{
-	seed_u8(s, page);
-	seed_u8(s, to >= 0 ? 0x80 | to : 0);
-	seed_u16(s, slot);
-	seed_u64(s, val);
-}
-
 static void fuzz_write_seeds(void)
 {
 	struct seed s;
