@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tools/debpkg.sh: the shell functions shared by the scripts that build
-# guest images from Debian packages (tools/mkl2initrd.sh,
+# guest images from Debian packages (tools/mkl2initrd.sh, tools/mkl2kvm.sh,
 # tools/mkl2docker.sh, tools/mkl1docker.sh), which source it:
 #   . "$(dirname "$0")/debpkg.sh"
 # It only defines functions (no top-level side effects) and they work
@@ -231,6 +231,81 @@ add_mod() {
 		add_mod "$kmods" "$dest" "$dep"
 	done
 	mod_order+=("$name")
+}
+
+# --- the L2 initramfs scripts (mkl2initrd.sh, mkl2kvm.sh) -------------------
+
+# l2_option ARG...: the first option or operand of ARG..., one of those
+# the L2 image scripts share: --help/-h (print the script's lines 2-13,
+# its header, and exit), --kernel-release REL, --cache DIR, OUT. Sets
+# release, cache or out, and nshift, the number of words it took; any
+# other option stops the script, and so does a second OUT (naming $usage).
+# shellcheck disable=SC2034 # nshift: read by the sourcing script
+l2_option() {
+	case $1 in
+	--help|-h)
+		sed -n '2,13s/^# \{0,1\}//p' "$0"
+		exit 0 ;;
+	--kernel-release) release=${2:?--kernel-release needs a value}; nshift=2 ;;
+	--cache) cache=${2:?--cache needs a directory}; nshift=2 ;;
+	-*) die "unknown option: $1" ;;
+	*) [ -z "$out" ] || die "one OUT only ($usage)"
+	   out=$1; nshift=1 ;;
+	esac
+}
+
+# l2_workdir NAME PKG: the start of an L2 image build, once the options
+# are read: stop unless apt knows PKG; release, if empty, from
+# cloud_release; the download cache (use_cache) $cache or OUT's
+# directory/debs; a temporary directory nv-NAME.XXXXXX, tmp, removed on
+# exit, and in it debroot, where packages are unpacked, and root, the
+# image's tree.
+l2_workdir() {
+	apt_knows "$2"
+	if [ -z "$release" ]; then
+		release=$(cloud_release) || die "cannot tell the cloud kernel's release (give --kernel-release)"
+	fi
+	use_cache "${cache:-$(dirname "$out")/debs}"
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/nv-$1.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	debroot=$tmp/debs root=$tmp/root
+	mkdir -p "$debroot" "$root"
+}
+
+# l2_kernel_modules PATTERN...: the members of the kernel package of
+# $release (kernel_deb) that match the tar wildcards PATTERN..., extracted
+# into $debroot; sets kmods to their lib/modules/$release.
+l2_kernel_modules() {
+	local kdeb
+	kdeb=$(kernel_deb "$release")
+	dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$debroot" --wildcards "$@" ||
+		die "cannot extract the modules of $kdeb"
+	kmods=$debroot/lib/modules/$release
+	[ -d "$kmods/kernel" ] || die "$kdeb has no lib/modules/$release"
+}
+
+# l2_skeleton ROOT BUSYBOX: the directories of an L2 initramfs in ROOT
+# (lib/modules for add_modules) and BUSYBOX with its applet links.
+l2_skeleton() {
+	mkdir -p "$1"/{bin,sbin,usr/bin,usr/sbin,usr/libexec/nestvisor,dev,proc,sys,run,tmp,etc,root,newroot}
+	mkdir -p "$1/lib/modules"
+	applets "$2" "$1"
+}
+
+# l2_base SRC ROOT: what every L2 initramfs has from tests/l2 (SRC) and
+# besides its programs: SRC/init as ROOT/init, SRC/outb.c built as
+# usr/libexec/nestvisor/outb, root in etc/passwd and etc/group, and, built
+# as root, dev/console.
+l2_base() {
+	install -m 0755 "$1/init" "$2/init"
+	build_outb "$1/outb.c" "$2/usr/libexec/nestvisor/outb"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$2/etc/passwd"
+	printf 'root:x:0:\n' >"$2/etc/group"
+	# The kernel opens /dev/console for /init before /init can mount
+	# devtmpfs; without root, /init mounts devtmpfs first.
+	if [ "$(id -u)" -eq 0 ]; then
+		mknod -m 0600 "$2/dev/console" c 5 1
+	fi
 }
 
 # --- reproducible archives -------------------------------------------------

@@ -14,24 +14,17 @@
 set -euo pipefail
 
 prog=mkl2initrd.sh
-# die, fetch, add_libs, add_modules, pack_cpio...: tools/debpkg.sh.
+# die, l2_option, l2_workdir, add_libs, add_modules, pack_cpio...: tools/debpkg.sh.
 # shellcheck source=tools/debpkg.sh
 . "$(dirname "$0")/debpkg.sh"
 
+usage="usage: tools/mkl2initrd.sh [--kernel-release REL] [--cache DIR] OUT"
 release= cache= out=
 while [ $# -gt 0 ]; do
-	case $1 in
-	--help|-h)
-		sed -n '2,13s/^# \{0,1\}//p' "$0"
-		exit 0 ;;
-	--kernel-release) release=${2:?--kernel-release needs a value}; shift 2 ;;
-	--cache) cache=${2:?--cache needs a directory}; shift 2 ;;
-	-*) die "unknown option: $1" ;;
-	*) [ -z "$out" ] || die "one OUT only (usage: tools/mkl2initrd.sh [--kernel-release REL] [--cache DIR] OUT)"
-	   out=$1; shift ;;
-	esac
+	l2_option "$@"
+	shift "$nshift"
 done
-[ -n "$out" ] || die "usage: tools/mkl2initrd.sh [--kernel-release REL] [--cache DIR] OUT"
+[ -n "$out" ] || die "$usage"
 
 src=$(cd "$(dirname "$0")/.." && pwd)/tests/l2
 for f in init forward outb.c bundle/config.json bundle/rootfs/nv/check \
@@ -47,30 +40,17 @@ pkgs=(busybox-static crun libc6 libcap2 libseccomp2 libyajl2 libsystemd0
 # Kernel modules, by name; their dependencies (modinfo "depends") are added.
 mods=(virtio_pci virtio_mmio virtio_net veth overlay)
 
-apt_knows crun
-if [ -z "$release" ]; then
-	release=$(cloud_release) || die "cannot tell the cloud kernel's release (give --kernel-release)"
-fi
-use_cache "${cache:-$(dirname "$out")/debs}"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/nv-l2initrd.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-debroot=$tmp/debs root=$tmp/root
-mkdir -p "$debroot" "$root"
+# release, cache, tmp, debroot, root.
+l2_workdir l2initrd crun
 
 unpack "$debroot" "${pkgs[@]}"
-kdeb=$(kernel_deb "$release")
-dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$debroot" --wildcards './lib/modules/*' ||
-	die "cannot extract the modules of $kdeb"
-kmods=$debroot/lib/modules/$release
-[ -d "$kmods/kernel" ] || die "$kdeb has no lib/modules/$release"
+l2_kernel_modules './lib/modules/*'
 
 # --- The L2 root: busybox and its applet links ---------------------------
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/libexec/nestvisor,dev,proc,sys,run,tmp,etc,root,newroot}
-mkdir -p "$root"/{lib/x86_64-linux-gnu,lib64,lib/modules}
 busybox=$(busybox_in "$debroot")
 # The same links in the container's root file system (below).
-applets "$busybox" "$root"
+l2_skeleton "$root" "$busybox"
+mkdir -p "$root"/{lib/x86_64-linux-gnu,lib64}
 
 # --- crun and what it loads -----------------------------------------------
 crun=$debroot/usr/bin/crun
@@ -93,11 +73,9 @@ case $crunver in "crun version "*) ;; *) die "crun --version printed '$crunver'"
 add_modules "$kmods" "$root/lib/modules" "${mods[@]}"
 
 # --- /init, its helpers, the OCI bundle -----------------------------------
-install -m 0755 "$src/init" "$root/init"
+# /init, outb, /etc/passwd and group, /dev/console.
+l2_base "$src" "$root"
 install -m 0755 "$src/forward" "$root/usr/libexec/nestvisor/forward"
-build_outb "$src/outb.c" "$root/usr/libexec/nestvisor/outb"
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-printf 'root:x:0:\n' >"$root/etc/group"
 
 bundle=$root/bundle
 mkdir -p "$bundle/rootfs"
@@ -106,12 +84,6 @@ cp -R "$src/bundle/rootfs/." "$bundle/rootfs/"
 mkdir -p "$bundle/rootfs"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,etc}
 applets "$busybox" "$bundle/rootfs"
 cp "$root/etc/passwd" "$root/etc/group" "$bundle/rootfs/etc/"
-
-# The kernel opens /dev/console for /init before /init can mount devtmpfs;
-# without root, /init mounts devtmpfs first.
-if [ "$(id -u)" -eq 0 ]; then
-	mknod -m 0600 "$root/dev/console" c 5 1
-fi
 
 # Reproducible: modes from the executable bit only, fixed times, sorted
 # names, root ownership; zstd stores no name or time.

@@ -14,7 +14,7 @@
 set -euo pipefail
 
 prog=mkl2kvm.sh
-# die, unpack, add_modules, pack_cpio...: tools/debpkg.sh.
+# die, l2_option, l2_workdir, unpack, add_modules, pack_cpio...: tools/debpkg.sh.
 # shellcheck source=tools/debpkg.sh
 . "$(dirname "$0")/debpkg.sh"
 
@@ -22,15 +22,8 @@ usage="usage: tools/mkl2kvm.sh [--kernel-release REL] [--cache DIR] --kvmtest FI
 release= cache= out= kvmtest=
 while [ $# -gt 0 ]; do
 	case $1 in
-	--help|-h)
-		sed -n '2,13s/^# \{0,1\}//p' "$0"
-		exit 0 ;;
-	--kernel-release) release=${2:?--kernel-release needs a value}; shift 2 ;;
-	--cache) cache=${2:?--cache needs a directory}; shift 2 ;;
 	--kvmtest) kvmtest=${2:?--kvmtest needs a file}; shift 2 ;;
-	-*) die "unknown option: $1" ;;
-	*) [ -z "$out" ] || die "one OUT only ($usage)"
-	   out=$1; shift ;;
+	*) l2_option "$@"; shift "$nshift" ;;
 	esac
 done
 [ -n "$out" ] && [ -n "$kvmtest" ] || die "$usage"
@@ -43,41 +36,20 @@ done
 ! readelf -l "$kvmtest" | grep -q 'program interpreter' || die "$kvmtest is not static"
 need_tools apt-get apt-cache dpkg-deb readelf objcopy cpio zstd gcc
 
-apt_knows busybox-static
-if [ -z "$release" ]; then
-	release=$(cloud_release) || die "cannot tell the cloud kernel's release (give --kernel-release)"
-fi
-use_cache "${cache:-$(dirname "$out")/debs}"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/nv-l2kvm.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-debroot=$tmp/debs root=$tmp/root
-mkdir -p "$debroot" "$root"
+# release, cache, tmp, debroot, root.
+l2_workdir l2kvm busybox-static
 
 unpack "$debroot" busybox-static
-kdeb=$(kernel_deb "$release")
 # Only KVM's directories of the module tree (irqbypass is virt/lib).
-dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$debroot" --wildcards \
-	"./lib/modules/$release/kernel/arch/x86/kvm/*" "./lib/modules/$release/kernel/virt/*" ||
-	die "cannot extract KVM's modules from $kdeb"
-kmods=$debroot/lib/modules/$release
-[ -d "$kmods/kernel" ] || die "$kdeb has no lib/modules/$release"
+l2_kernel_modules "./lib/modules/$release/kernel/arch/x86/kvm/*" \
+	"./lib/modules/$release/kernel/virt/*"
 
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,usr/libexec/nestvisor,dev,proc,sys,run,tmp,etc,root,newroot}
-mkdir -p "$root/lib/modules"
-applets "$(busybox_in "$debroot")" "$root"
+l2_skeleton "$root" "$(busybox_in "$debroot")"
 # kvm_intel after kvm after irqbypass (their .modinfo "depends").
 add_modules "$kmods" "$root/lib/modules" kvm_intel
 install -m 0755 "$kvmtest" "$root/usr/bin/kvmtest"
-install -m 0755 "$src/init" "$root/init"
-build_outb "$src/outb.c" "$root/usr/libexec/nestvisor/outb"
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
-printf 'root:x:0:\n' >"$root/etc/group"
-# The kernel opens /dev/console for /init before /init can mount devtmpfs;
-# without root, /init mounts devtmpfs first.
-if [ "$(id -u)" -eq 0 ]; then
-	mknod -m 0600 "$root/dev/console" c 5 1
-fi
+# /init, outb, /etc/passwd and group, /dev/console.
+l2_base "$src" "$root"
 
 normalize_tree "$root" "$root/tmp"
 pack_cpio "$root" "$out" -19 -T1
