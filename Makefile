@@ -130,8 +130,9 @@ VMXTEST_LIB := $(GUEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_cpu.o vmxtest_vmcs.o vmxtest_asm.o)
 $(BUILD)/guests/vmxtest.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
 	vmxtest_insn.o vmxtest_l2.o vmxtest_events.o vmxtest_ept.o \
-	vmxtest_shadow.o vmxtest_timer.o vmxtest_addr.o)
-$(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxfuzz_launch.o $(BUILD)/efi/tests/guests/vmxfuzz_shadow.o
+	vmxtest_shadow.o vmxtest_timer.o vmxtest_addr.o vmxtest_bitmaps.o)
+$(BUILD)/guests/vmxfuzz.so: $(VMXTEST_LIB) $(addprefix $(BUILD)/efi/tests/guests/, \
+	vmxfuzz_launch.o vmxfuzz_l2.o vmxfuzz_bitmaps.o vmxfuzz_shadow.o)
 # vmxbench (docs/benchmarks.md): vmxtest's library and its timed loops.
 $(BUILD)/guests/vmxbench.so: $(VMXTEST_LIB) $(BUILD)/efi/tests/guests/vmxbench_asm.o
 # A fixed fuzz seed (default: RDTSC): make -B build/guests/vmxfuzz.efi VMXFUZZ_SEED=n

@@ -1,7 +1,8 @@
 /* vmxfuzz: a hostile L1. Shared between vmxfuzz.c (entry, random VMX
- * instructions), vmxfuzz_launch.c (random VMCS contents at VMLAUNCH) and
- * vmxfuzz_shadow.c (random bitmaps, VMCS link pointers, shadow VMCS
- * contents and VMX-preemption timer values under a running L2). */
+ * instructions), vmxfuzz_launch.c (random VMCS contents at VMLAUNCH),
+ * vmxfuzz_bitmaps.c (random bitmaps under a running L2) and
+ * vmxfuzz_shadow.c (VMCS link pointers, shadow VMCS contents and
+ * VMX-preemption timer values under it); vmxfuzz_l2.c runs that L2. */
 #ifndef VMXFUZZ_H
 #define VMXFUZZ_H
 
@@ -13,7 +14,7 @@
 #define FZ_GOOD_PAGES 8 /* scratch pages 0..7: even = right revision, odd = wrong */
 #define FZ_PG_MSR_AREA (VT_PG_SCRATCH + 8)
 #define FZ_PG_AUX (VT_PG_SCRATCH + 9) /* virtual-APIC, APIC-access, bitmaps, ... */
-/* vmxfuzz_shadow.c: the shadow VMCS, the VMREAD/VMWRITE bitmaps, a page
+/* vmxfuzz_l2.h's users: the shadow VMCS, the VMREAD/VMWRITE bitmaps, a page
  * of random bytes (a link-pointer target), L2's memory operand. */
 #define FZ_PG_SHADOW (VT_PG_SCRATCH + 10)
 #define FZ_PG_VMREAD_BM (VT_PG_SCRATCH + 11)
@@ -52,7 +53,8 @@ extern const u32 fz_nknown;
 void fz_l1_state(struct fz_l1_state *s);
 bool fz_same_l1(const struct fz_l1_state *a, const struct fz_l1_state *b);
 bool fz_launches(struct fz *f, u32 count, struct tg_check *c);
-/* vmxfuzz_shadow.c: each returns false if its setup failed (in 'c'). */
+/* vmxfuzz_bitmaps.c and vmxfuzz_shadow.c: each returns false if its
+ * setup failed (in 'c'). */
 bool fz_bitmaps(struct fz *f, u32 scenarios, struct tg_check *c);
 bool fz_link_pointers(struct fz *f, u32 trials, struct tg_check *c);
 bool fz_shadow_vmcs(struct fz *f, u32 scenarios, struct tg_check *c);
