@@ -265,7 +265,7 @@ static void fuzz_insns(struct fz *f, u32 n)
 	}
 }
 
-/* One group of vmxfuzz_shadow.c as one check. */
+/* One group of vmxfuzz_bitmaps.c or vmxfuzz_shadow.c as one check. */
 static void l2_group(const char *name, bool (*run)(struct fz *, u32, struct tg_check *), u32 n,
 		     bool offered, const char *what)
 {

@@ -9,7 +9,8 @@
  *   vmxtest_l2.c      exits from L2; vmxtest_events.c injection, two L2s,
  *                     VMXON/VMXOFF cycles; vmxtest_ept.c EPT
  *   vmxtest_shadow.c  VMCS shadowing; vmxtest_timer.c VMX-preemption timer
- *   vmxtest_addr.c    VMCS addresses (outside RAM too), bitmaps read when used
+ *   vmxtest_addr.c    VMCS addresses (outside RAM too); vmxtest_bitmaps.c
+ *                     bitmaps read when used
  *   vmxfuzz.c         the hostile L1 (random operands and VMCS contents)
  * Serial output, reporting, fault catching, ring 3, hypercalls and the
  * configuration table come from tests/guests/lib/. */
