@@ -60,7 +60,7 @@ void fz_l2_bad(const char *op, u64 a, u64 b, u32 got, const char *allowed)
 /* Runs 's' in L2 with fz_l2.regs (VMLAUNCH until one entry worked). */
 u32 fz_l2_run(struct snip s, bool vmx)
 {
-	u64 reason, err;
+	u64 reason;
 	u32 res;
 
 	fz_l2.regs.rbx = 0;
@@ -79,17 +79,7 @@ u32 fz_l2_run(struct snip s, bool vmx)
 		return EXITED | (u32)(reason & EXIT_REASON_BASIC_MASK);
 	if (!vmx)
 		return DONE;
-	switch (fz_l2.regs.rbx & RFLAGS_ARITH) {
-	case 0:
-		return VT_OK;
-	case RFLAGS_CF:
-		return VT_FAIL_INVALID;
-	case RFLAGS_ZF:
-		err = vt_rd(VM_INSTRUCTION_ERROR);
-		return err < 0x100 ? VT_FAIL_VALID((u32)err) : VT_BAD_FLAGS;
-	default:
-		return VT_BAD_FLAGS;
-	}
+	return vt_flags_result(fz_l2.regs.rbx);
 }
 
 /* An exit 'reason' of a fault-like kind: RIP at the instruction, its

@@ -33,6 +33,29 @@
 #define RFLAGS_ARITH 0x8d5ull /* CF PF AF ZF SF OF */
 #define SHADOW_VMCS_INDICATOR BIT(31) /* revision bit 31: SDM 25.2, "Format of the VMCS Region" */
 
+/* IA32_VMX_EPT_VPID_CAP (SDM A.10). */
+#define EPT_CAP_EXEC_ONLY BIT(0)
+#define EPT_CAP_WALK4 BIT(6)
+#define EPT_CAP_WB BIT(14)
+#define EPT_CAP_2M BIT(16)
+#define EPT_CAP_INVEPT BIT(20)
+#define EPT_CAP_AD BIT(21)
+#define EPT_CAP_INVEPT_SINGLE BIT(25)
+#define EPT_CAP_INVEPT_ALL BIT(26)
+#define INVEPT_SINGLE 1
+#define INVEPT_ALL 2
+
+/* Exit qualification of an EPT violation (SDM 28.2.1, table "Exit
+ * Qualification for EPT Violations"): access, then the permissions the
+ * EPT gave (bits 5:3), then the linear-address bits. */
+#define EPTV_READ BIT(0)
+#define EPTV_WRITE BIT(1)
+#define EPTV_FETCH BIT(2)
+#define EPTV_PERM_SHIFT 3
+#define EPTV_LINEAR_VALID BIT(7)
+#define EPTV_LINEAR_XLATED BIT(8) /* the access was to the translated address */
+#define EPTV_COMPARED 0x1ffULL    /* bits 11:9 only with advanced information */
+
 /* Interruption-information fields (SDM 25.8.3, 25.9.2). */
 #define INTR_INFO_VALID BIT(31)
 #define INTR_INFO_DELIVER_CODE BIT(11)
@@ -109,6 +132,10 @@ const char *vt_res_name(u32 res); /* rotating static buffers */
 bool vt_expect_res(struct tg_check *c, const char *what, u32 got, u32 want);
 bool vt_expect_eq(struct tg_check *c, const char *what, u64 got, u64 want);
 extern u64 vt_last_rflags;        /* RFLAGS after the last VMX instruction */
+/* The result RFLAGS give after a VMX instruction (SDM 31.2): VT_OK,
+ * VT_FAIL_INVALID, VT_FAIL_VALID(n) with n read from the current VMCS, or
+ * VT_BAD_FLAGS. Also for an L2's instruction whose RFLAGS L2 reported. */
+u32 vt_flags_result(u64 rflags);
 
 u32 vt_vmxon(u64 pa);
 u32 vt_vmxoff(void);

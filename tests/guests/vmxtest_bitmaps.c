@@ -13,23 +13,6 @@
 
 #define ALIAS_GPA 0xc0400000ULL /* below 4 GiB, no RAM: EPT12 maps the MSR bitmap */
 
-/* IA32_VMX_EPT_VPID_CAP (SDM A.10). */
-#define EPT_CAP_WALK4 BIT(6)
-#define EPT_CAP_WB BIT(14)
-#define EPT_CAP_2M BIT(16)
-#define EPT_CAP_INVEPT BIT(20)
-#define EPT_CAP_INVEPT_SINGLE BIT(25)
-#define EPT_CAP_INVEPT_ALL BIT(26)
-#define INVEPT_SINGLE 1
-#define INVEPT_ALL 2
-
-/* Exit qualification of an EPT violation (SDM 28.2.1). */
-#define EPTV_READ BIT(0)
-#define EPTV_WRITE BIT(1)
-#define EPTV_PERM_SHIFT 3
-#define EPTV_LINEAR_VALID BIT(7)
-#define EPTV_LINEAR_XLATED BIT(8)
-#define EPTV_COMPARED 0x1ffULL
 
 /* L2's code, 64-bit, sharing L1's address space. Every exception exits
  * (the exception bitmap is all ones), so an instruction that should have

@@ -17,13 +17,10 @@ u64 vt_last_rflags;
 #define GUARD_BEGIN TG_GUARD_BEGIN "pushq $0x8d7\n\tpopfq\n\t"
 #define GUARD_END "\n1:\n\tpushfq\n\tpopq %[fl]\n\tmovq $0, tg_fault_recover(%%rip)"
 
-static u32 vt_outcome(u64 fl)
+u32 vt_flags_result(u64 fl)
 {
 	u64 err = 0, field = VM_INSTRUCTION_ERROR;
 
-	vt_last_rflags = fl;
-	if (tg_fault_vector != TG_NO_FAULT)
-		return VT_FAULT(tg_fault_vector);
 	switch (fl & RFLAGS_ARITH) {
 	case 0:
 		return VT_OK;
@@ -35,6 +32,14 @@ static u32 vt_outcome(u64 fl)
 	default:
 		return VT_BAD_FLAGS;
 	}
+}
+
+static u32 vt_outcome(u64 fl)
+{
+	vt_last_rflags = fl;
+	if (tg_fault_vector != TG_NO_FAULT)
+		return VT_FAULT(tg_fault_vector);
+	return vt_flags_result(fl);
 }
 
 const char *vt_res_name(u32 res)

@@ -11,28 +11,6 @@
 #include <ept.h>
 #include "vmxtest.h"
 
-/* IA32_VMX_EPT_VPID_CAP (SDM A.10). */
-#define EPT_CAP_EXEC_ONLY BIT(0)
-#define EPT_CAP_WALK4 BIT(6)
-#define EPT_CAP_WB BIT(14)
-#define EPT_CAP_2M BIT(16)
-#define EPT_CAP_INVEPT BIT(20)
-#define EPT_CAP_AD BIT(21)
-#define EPT_CAP_INVEPT_SINGLE BIT(25)
-#define EPT_CAP_INVEPT_ALL BIT(26)
-#define INVEPT_SINGLE 1
-#define INVEPT_ALL 2
-
-/* Exit qualification of an EPT violation (SDM 28.2.1, table "Exit
- * Qualification for EPT Violations"): access, then the permissions the
- * EPT gave (bits 5:3), then the linear-address bits. */
-#define EPTV_READ BIT(0)
-#define EPTV_WRITE BIT(1)
-#define EPTV_FETCH BIT(2)
-#define EPTV_PERM_SHIFT 3
-#define EPTV_LINEAR_VALID BIT(7)
-#define EPTV_LINEAR_XLATED BIT(8) /* the access was to the translated address */
-#define EPTV_COMPARED 0x1ffULL    /* bits 11:9 only with advanced information */
 
 /* The scratch pages: EPT12's tables, the test page, its replacement and
  * the real-mode code. */

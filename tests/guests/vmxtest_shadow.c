@@ -167,7 +167,7 @@ static bool sh_expect(struct tg_check *c, const char *what, u32 got, u32 want)
  * its VMX instruction exits. Returns what the instruction did (above). */
 static u32 l2_run(const struct snippet *s, u64 encoding, u64 reg)
 {
-	u64 reason, err;
+	u64 reason;
 	u32 res;
 
 	regs.rdx = encoding;
@@ -187,17 +187,7 @@ static u32 l2_run(const struct snippet *s, u64 encoding, u64 reg)
 	sh.launched = true;
 	if (reason != EXIT_REASON_VMCALL || sh.last_rip != (u64)s->after + VMCALL_AFTER_OP)
 		return SH_EXIT | (u32)(reason & EXIT_REASON_BASIC_MASK);
-	switch (regs.rbx & RFLAGS_ARITH) {
-	case 0:
-		return VT_OK;
-	case RFLAGS_CF:
-		return VT_FAIL_INVALID;
-	case RFLAGS_ZF:
-		err = vt_rd(VM_INSTRUCTION_ERROR);
-		return err < 0x100 ? VT_FAIL_VALID((u32)err) : VT_BAD_FLAGS;
-	default:
-		return VT_BAD_FLAGS;
-	}
+	return vt_flags_result(regs.rbx);
 }
 
 /* L1 reaches the shadow VMCS: VMPTRLD it; afterwards VMCLEAR it (the way
