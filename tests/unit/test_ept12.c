@@ -1,7 +1,8 @@
 /* The EPT12 walk (arch/x86_64/nested/ept12.c) against SDM 29.3.2-29.3.3:
  * translations at each page size, permissions ANDed along the path,
  * not-present entries, and each kind of EPT misconfiguration; the
- * accessed and dirty flags it sets (SDM 29.3.5). */
+ * accessed and dirty flags it sets (SDM 29.3.5) and the page-modification
+ * log it keeps (SDM 29.3.6). */
 #include "unit.h"
 #include <string.h>
 #include <nested/ept12.h>
@@ -258,6 +259,91 @@ static void test_ept12_ad_changed(void **state)
 	assert_int_equal(w.entries, 3);
 }
 
+/* Page-modification logging (SDM 29.3.6): the PML log is page 8 of the
+ * fake memory; stores record what they wrote. */
+#define LOG page(8)
+static int stores;
+
+static void store_mem(void *ctx, u64 gpa, u64 value)
+{
+	(void)ctx;
+	stores++;
+	if (gpa >= MEM_BASE && gpa + 8 <= MEM_BASE + sizeof(mem))
+		mem[(gpa - MEM_BASE) / 4096][((gpa - MEM_BASE) % 4096) / 8] = value;
+}
+
+/* A write that sets a dirty flag logs the page (bits 11:0 clear) at
+ * index 511 down; a read, or a write to a dirty page, logs nothing. */
+static void test_ept12_pml_log(void **state)
+{
+	struct ept12_walk w;
+	struct ept12_pml pml = { LOG, 511, store_mem };
+	(void)state;
+	build(RWX, RWX, RWX, RWX | WB);
+	mem[3][2] = 0x6000 | RWX | WB;
+	race_gpa = 0;
+	stores = 0;
+	walk(0x40201123, &w);
+	assert_true(ept12_ad_pending(&w, false));
+	assert_int_equal(ept12_set_ad_pml(&w, false, 0x40201123, cmpxchg_mem, NULL, &pml), EPT12_AD_DONE);
+	assert_int_equal(stores, 0);
+	assert_int_equal(pml.index, 511);
+	walk(0x40201123, &w);
+	assert_false(ept12_ad_pending(&w, false));
+	assert_true(ept12_ad_pending(&w, true));
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40201123, cmpxchg_mem, NULL, &pml), EPT12_AD_DONE);
+	assert_int_equal(mem[3][1], 0x5000 | RWX | WB | A | D);
+	assert_int_equal(mem[8][511], 0x40201000);
+	assert_int_equal(pml.index, 510);
+	walk(0x40202ff8, &w);
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40202ff8, cmpxchg_mem, NULL, &pml), EPT12_AD_DONE);
+	assert_int_equal(mem[8][510], 0x40202000);
+	assert_int_equal(pml.index, 509);
+	/* Dirty already: no entry. */
+	walk(0x40201008, &w);
+	assert_false(ept12_ad_pending(&w, true));
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40201008, cmpxchg_mem, NULL, &pml), EPT12_AD_DONE);
+	assert_int_equal(stores, 2);
+	assert_int_equal(pml.index, 509);
+}
+
+/* Index 0 logs at the log's start and wraps to FFFFH; then a flag to set
+ * is a log-full event with nothing set or stored; an access that sets no
+ * flag goes on. */
+static void test_ept12_pml_full(void **state)
+{
+	struct ept12_walk w;
+	struct ept12_pml pml = { LOG, 0, store_mem };
+	(void)state;
+	build(RWX | A, RWX | A, RWX | A, RWX | WB | A);
+	mem[3][2] = 0x6000 | RWX | WB;
+	race_gpa = 0;
+	stores = 0;
+	walk(0x40201000, &w);
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40201000, cmpxchg_mem, NULL, &pml), EPT12_AD_DONE);
+	assert_int_equal(mem[8][0], 0x40201000);
+	assert_int_equal(pml.index, 0xffff);
+	/* The next page needs A and D: full, nothing changed. */
+	walk(0x40202000, &w);
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40202000, cmpxchg_mem, NULL, &pml), EPT12_AD_LOG_FULL);
+	assert_int_equal(mem[3][2], 0x6000 | RWX | WB);
+	assert_int_equal(stores, 1);
+	/* A read needing only A is full too ("an accessed or dirty flag"). */
+	walk(0x40202000, &w);
+	assert_int_equal(ept12_set_ad_pml(&w, false, 0x40202000, cmpxchg_mem, NULL, &pml), EPT12_AD_LOG_FULL);
+	assert_int_equal(mem[3][2], 0x6000 | RWX | WB);
+	/* Nothing to set: the access happens. */
+	walk(0x40201000, &w);
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40201000, cmpxchg_mem, NULL, &pml), EPT12_AD_DONE);
+	/* Index 512 is outside 0-511 as well; without PML nothing is full. */
+	pml.index = 512;
+	walk(0x40202000, &w);
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40202000, cmpxchg_mem, NULL, &pml), EPT12_AD_LOG_FULL);
+	assert_int_equal(ept12_set_ad_pml(&w, true, 0x40202000, cmpxchg_mem, NULL, NULL), EPT12_AD_DONE);
+	assert_int_equal(mem[3][2], 0x6000 | RWX | WB | A | D);
+	assert_int_equal(stores, 1);
+}
+
 int unit_ept12(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +354,8 @@ int unit_ept12(void)
 		cmocka_unit_test(test_ept12_ad_4k),
 		cmocka_unit_test(test_ept12_ad_large),
 		cmocka_unit_test(test_ept12_ad_changed),
+		cmocka_unit_test(test_ept12_pml_log),
+		cmocka_unit_test(test_ept12_pml_full),
 	};
 	return cmocka_run_group_tests_name("ept12", tests, NULL, NULL);
 }

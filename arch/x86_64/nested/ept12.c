@@ -107,3 +107,29 @@ enum ept12_ad_result ept12_set_ad(struct ept12_walk *w, bool write, ept12_cmpxch
 	}
 	return EPT12_AD_DONE;
 }
+
+bool ept12_ad_pending(const struct ept12_walk *w, bool write)
+{
+	for (int i = 0; i < w->entries; i++) {
+		bool leaf = i == w->entries - 1;
+		u64 want = EPT12_ACCESSED | (leaf && write ? EPT12_DIRTY : 0);
+		if ((w->entry[i] & want) != want)
+			return true;
+	}
+	return false;
+}
+
+enum ept12_ad_result ept12_set_ad_pml(struct ept12_walk *w, bool write, u64 gpa2,
+				      ept12_cmpxchg_fn *cmpxchg, void *ctx, struct ept12_pml *pml)
+{
+	bool dirtied;
+
+	if (pml && pml->index >= EPT12_PML_ENTRIES && ept12_ad_pending(w, write))
+		return EPT12_AD_LOG_FULL;
+	enum ept12_ad_result r = ept12_set_ad(w, write, cmpxchg, ctx, &dirtied);
+	if (r == EPT12_AD_DONE && dirtied && pml) {
+		pml->store(ctx, pml->address + 8 * (u64)pml->index, gpa2 & ~0xfffULL);
+		pml->index--;
+	}
+	return r;
+}

@@ -50,6 +50,7 @@ void ept12_walk(u64 eptp, u64 gpa2, const struct ept12_caps *caps, ept12_read_fn
 enum ept12_ad_result {
 	EPT12_AD_DONE,    /* every flag set; w->entry[] holds the new values */
 	EPT12_AD_CHANGED, /* an entry no longer holds what the walk read */
+	EPT12_AD_LOG_FULL, /* PML: a page-modification log-full event, nothing set */
 };
 
 /* SDM 29.3.5 "Accessed and Dirty Flags for EPT", for an access EPT12
@@ -60,5 +61,29 @@ enum ept12_ad_result {
  * *dirtied: this call set the leaf's dirty flag (it was 0). */
 enum ept12_ad_result ept12_set_ad(struct ept12_walk *w, bool write, ept12_cmpxchg_fn *cmpxchg,
 				  void *ctx, bool *dirtied);
+
+/* Page-modification logging (SDM 29.3.6), with "enable PML" and EPTP
+ * bit 6: the PML address and index of the VMCS, and how to store one
+ * 8-byte log entry at a physical address (where there is no memory the
+ * store vanishes). */
+#define EPT12_PML_ENTRIES 512
+struct ept12_pml {
+	u64 address;
+	u16 index;
+	void (*store)(void *ctx, u64 gpa, u64 value);
+};
+
+/* Whether the access would set any flag (ept12_set_ad would change an
+ * entry): the SDM's "needs to set an accessed or dirty flag for EPT". */
+bool ept12_ad_pending(const struct ept12_walk *w, bool write);
+
+/* ept12_set_ad with page-modification logging (SDM 29.3.6), pml NULL
+ * without it. Before setting a flag: a PML index outside 0-511 is a
+ * log-full event (EPT12_AD_LOG_FULL: no flag set, the access must not
+ * happen). Otherwise the flags are set, and if the leaf's dirty flag went
+ * from 0 to 1, gpa2 with bits 11:0 clear is stored at PML address + 8 *
+ * index and the index decremented (0 becomes FFFFH). */
+enum ept12_ad_result ept12_set_ad_pml(struct ept12_walk *w, bool write, u64 gpa2,
+				      ept12_cmpxchg_fn *cmpxchg, void *ctx, struct ept12_pml *pml);
 
 #endif
