@@ -38,7 +38,7 @@ static const struct vmx_caps poor = {
 #define PIN_OFFER (OFFER_PIN | PIN_BASED_VMX_PREEMPTION_TIMER)
 #define PROC_OFFER OFFER_PROC
 #define PROC2_OFFER (SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST | SECONDARY_ENABLE_VPID | \
-	OFFER_PROC2)
+	SECONDARY_ENABLE_PML | OFFER_PROC2)
 #define EXIT_OFFER (OFFER_EXIT | VM_EXIT_SAVE_PREEMPTION_TIMER)
 #define ENTRY_OFFER OFFER_ENTRY
 
@@ -113,6 +113,9 @@ static void check_common(const struct nested_caps *c, const struct vmx_caps *hw)
 		want2 &= ~SECONDARY_UNRESTRICTED_GUEST;
 	if (!(hw->ept_vpid & BIT(32))) /* VPID only with INVVPID */
 		want2 &= ~SECONDARY_ENABLE_VPID;
+	/* PML only with EPT and its accessed/dirty flags (SDM 29.3.6). */
+	if (!(want2 & SECONDARY_ENABLE_EPT) || !(hw->ept_vpid & B(21)))
+		want2 &= ~SECONDARY_ENABLE_PML;
 	assert_int_equal(hi(p2), want2);
 
 	/* CR fixed bits as the hardware; VM functions not offered. */
@@ -165,7 +168,8 @@ static void test_nested_caps_bochs(void **state)
 	assert_true(hi(msr(&c, MSR_IA32_VMX_TRUE_EXIT_CTLS)) & VM_EXIT_SAVE_PREEMPTION_TIMER);
 	/* Not offered though the hardware has them. */
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_PROCBASED_CTLS)) & CPU_BASED_MONITOR_TRAP_FLAG, 0);
-	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)) & SECONDARY_ENABLE_PML, 0);
+	/* PML: the CPU has it and L1 has EPT A/D flags. */
+	assert_true(hi(msr(&c, MSR_IA32_VMX_PROCBASED_CTLS2)) & SECONDARY_ENABLE_PML);
 	/* Nested EPT and VPID: Bochs's caps, EPT A/D flags included. */
 	assert_int_equal(msr(&c, MSR_IA32_VMX_EPT_VPID_CAP), 0x00000f0106334141ULL);
 	assert_int_equal(hi(msr(&c, MSR_IA32_VMX_TRUE_EXIT_CTLS)) & VM_EXIT_LOAD_PERF_GLOBAL_CTRL, 0);
@@ -174,7 +178,8 @@ static void test_nested_caps_bochs(void **state)
 	assert_int_equal(msr(&c, MSR_IA32_VMX_MISC), 5 | B(5) | B(6) | (4 << 16) | B(29) | B(30));
 	assert_int_equal(c.features, FEAT_BIT(FEAT_SECONDARY) | FEAT_BIT(FEAT_TPR_SHADOW) |
 			 FEAT_BIT(FEAT_EPT) | FEAT_BIT(FEAT_VPID) | FEAT_BIT(FEAT_XSAVES) | FEAT_BIT(FEAT_PAT) |
-			 FEAT_BIT(FEAT_EFER) | FEAT_BIT(FEAT_PREEMPTION_TIMER) | FEAT_BIT(FEAT_SHADOW_VMCS));
+			 FEAT_BIT(FEAT_EFER) | FEAT_BIT(FEAT_PREEMPTION_TIMER) | FEAT_BIT(FEAT_SHADOW_VMCS) |
+			 FEAT_BIT(FEAT_PML));
 	/* VMX_PREEMPTION_TIMER_VALUE (0x482e) is the highest index: 23. */
 	assert_int_equal(msr(&c, MSR_IA32_VMX_VMCS_ENUM), 23 << 1);
 	/* A CPU with a slower timer (rate 7) reports its own rate to L1. */
@@ -183,6 +188,21 @@ static void test_nested_caps_bochs(void **state)
 	struct nested_caps c7;
 	nested_caps_compute(&rate7, &c7);
 	assert_int_equal(msr(&c7, MSR_IA32_VMX_MISC) & 0x1f, 7);
+	/* A CPU with PML but without EPT A/D flags: no PML for L1 (it would
+	 * log nothing), and no PML fields. */
+	struct vmx_caps no_ad = bochs;
+	no_ad.ept_vpid &= ~(u64)B(21);
+	struct nested_caps cn;
+	nested_caps_compute(&no_ad, &cn);
+	check_common(&cn, &no_ad);
+	assert_int_equal(hi(msr(&cn, MSR_IA32_VMX_PROCBASED_CTLS2)) & SECONDARY_ENABLE_PML, 0);
+	assert_false(cn.features & FEAT_BIT(FEAT_PML));
+	/* A CPU without PML: none for L1 either. */
+	struct vmx_caps no_pml = bochs;
+	no_pml.procbased2 &= ~((u64)SECONDARY_ENABLE_PML << 32);
+	nested_caps_compute(&no_pml, &cn);
+	check_common(&cn, &no_pml);
+	assert_int_equal(hi(msr(&cn, MSR_IA32_VMX_PROCBASED_CTLS2)) & SECONDARY_ENABLE_PML, 0);
 
 	/* Control values L1 might choose. */
 	u64 pin = msr(&c, MSR_IA32_VMX_TRUE_PINBASED_CTLS);

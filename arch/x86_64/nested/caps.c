@@ -32,8 +32,10 @@ static const u32 offer_proc = CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_USE_TSC_
 	CPU_BASED_MONITOR_EXITING | CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY |
 	VMX_PROCBASED_DEFAULT1;
 
+/* PML only with EPT accessed and dirty flags (below): L0 logs in
+ * nested_ept.c the dirty flags it sets in EPT12 (SDM 29.3.6). */
 static const u32 offer_proc2 = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUEST |
-	SECONDARY_ENABLE_VPID |
+	SECONDARY_ENABLE_VPID | SECONDARY_ENABLE_PML |
 	SECONDARY_DESC_TABLE_EXITING | SECONDARY_ENABLE_RDTSCP |
 	SECONDARY_WBINVD_EXITING | SECONDARY_ENABLE_INVPCID | SECONDARY_ENABLE_XSAVES |
 	SECONDARY_RDRAND_EXITING | SECONDARY_RDSEED_EXITING;
@@ -48,6 +50,7 @@ static const u32 offer_proc2 = SECONDARY_ENABLE_EPT | SECONDARY_UNRESTRICTED_GUE
  * VMCS02 runs without VPID, so every VM entry and exit flushes L2's
  * translations anyway (SDM 29.4.3.3): honouring L1's VPIDs costs nothing. */
 #define EPT_CAP_INVVPID BIT(32)
+#define EPT_CAP_AD BIT(21)
 static const u64 offer_vpid_cap = EPT_CAP_INVVPID | BIT(40) | BIT(41) | BIT(42) | BIT(43);
 static const u64 offer_ept_cap = BIT(0) | BIT(6) | BIT(8) | BIT(14) | BIT(16) | BIT(17) |
 	BIT(20) | BIT(21) | BIT(25) | BIT(26);
@@ -186,6 +189,10 @@ void nested_caps_compute(const struct vmx_caps *hw, struct nested_caps *out)
 		cap |= hw->ept_vpid & offer_ept_cap;
 	else /* unrestricted guest needs EPT (SDM 27.2.1.1) */
 		*p2 &= ~((u64)SECONDARY_UNRESTRICTED_GUEST << 32);
+	/* PML logs nothing without EPTP bit 6 (SDM 29.3.6): offered only
+	 * with the accessed and dirty flags. */
+	if (!(cap & EPT_CAP_AD))
+		*p2 &= ~((u64)SECONDARY_ENABLE_PML << 32);
 	if ((allowed1(*p2) & SECONDARY_ENABLE_VPID) && (hw->ept_vpid & EPT_CAP_INVVPID))
 		cap |= hw->ept_vpid & offer_vpid_cap;
 	else

@@ -96,18 +96,24 @@ enum nested_ept_action {
 	NESTED_EPT_HANDLED,           /* EPT02 filled in: resume L2 */
 	NESTED_EPT_REFLECT_VIOLATION, /* L1's EPT forbids it: qualification rewritten */
 	NESTED_EPT_REFLECT_MISCONFIG, /* L1's EPT is misconfigured there */
+	NESTED_EPT_REFLECT_PML_FULL,  /* L1's PML log is full: qualification rewritten */
 };
 enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual);
 u64 nested_ept02_eptp(struct vcpu *v, u64 eptp12);
 struct ept12_caps;
 struct ept12_walk;
 void nested_ept12_caps(u64 ept_vpid_cap, struct ept12_caps *out);
-/* EPT12's translation of gpa2 for 'access' (EPT_R|EPT_W|EPT_X) in *w;
- * with EPTP bit 6, the accessed and dirty flags set when EPT12 allows the
- * access (SDM 29.3.5). False when L1 kept changing the entries under the
- * update: L2 then executes the instruction again. */
-bool nested_ept12_walk_mark(u64 eptp12, u64 gpa2, const struct ept12_caps *caps, u64 access,
-			    struct ept12_walk *w);
+/* EPT12's translation (c's EPTP) of gpa2 for 'access' (EPT_R|EPT_W|
+ * EPT_X) in *w; with EPTP bit 6, the accessed and dirty flags set when
+ * EPT12 allows the access (SDM 29.3.5), and with "enable PML" the page
+ * logged in c's PML log (SDM 29.3.6). */
+enum nested_mark {
+	NESTED_MARK_DONE,     /* *w is the translation; flags set, page logged */
+	NESTED_MARK_RETRY,    /* L1 kept changing the entries: L2 executes it again */
+	NESTED_MARK_LOG_FULL, /* a page-modification log-full event: nothing set */
+};
+enum nested_mark nested_ept12_walk_mark(struct vmcs12 *c, u64 gpa2, const struct ept12_caps *caps,
+					u64 access, struct ept12_walk *w);
 void nested_ept02_flush(struct vcpu *v);
 
 /* L1's VMX-preemption timer (preempt.c); VMCS02 current. */

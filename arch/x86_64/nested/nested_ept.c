@@ -20,7 +20,12 @@
  * the CPU then treats L2's accesses to its own paging structures as writes
  * (SDM 29.3.3.2), and those set the dirty flag in EPT12 as the SDM says.
  * L1 that clears a flag invalidates with INVEPT (SDM 29.4.3.1), which
- * discards EPT02, and the next access sets the flag again. */
+ * discards EPT02, and the next access sets the flag again.
+ *
+ * With "enable PML" in VMCS12 (SDM 29.3.6) every 0-to-1 change of a dirty
+ * flag happens here, so L0 logs it: L2's page into L1's PML log, or,
+ * with the index outside 0-511, a log-full exit (reason 62) to L1 before
+ * any flag is set. VMCS02 never enables the CPU's own PML. */
 #include <vmx.h>
 #include <vmcs.h>
 #include <cpu.h>
@@ -148,27 +153,56 @@ static int cmpxchg_l1(void *ctx, u64 gpa, u64 old, u64 new)
 	return seen == old ? 0 : 1;
 }
 
-/* Walks EPT12 for L2's access and, with accessed and dirty flags, sets
- * them (SDM 29.3.5) when EPT12 allows it. False when L1 kept changing
- * the entries: L2 then simply tries again. */
-bool nested_ept12_walk_mark(u64 eptp12, u64 gpa2, const struct ept12_caps *caps, u64 access,
-			  struct ept12_walk *w)
+/* A PML log entry into L1's memory; where L1 has no RAM (or the monitor
+ * lives) it vanishes, as a store to memory that is not there. */
+static void pml_store_l1(void *ctx, u64 gpa, u64 value)
 {
+	(void)ctx;
+	if (nested_gpa_valid(gpa, 8))
+		*(volatile u64 *)nested_gpa_ptr(gpa) = value;
+}
+
+static bool pml_enabled(const struct vmcs12 *c)
+{
+	return (c->cpu_based_vm_exec_control & CPU_BASED_ACTIVATE_SECONDARY) &&
+	       (c->secondary_vm_exec_control & SECONDARY_ENABLE_PML);
+}
+
+/* Walks EPT12 for L2's access and, with accessed and dirty flags, sets
+ * them (SDM 29.3.5) when EPT12 allows it; with "enable PML" it logs the
+ * page whose dirty flag it set, or reports the log full before setting
+ * anything (SDM 29.3.6). The PML index lives in VMCS12 (L0's copy: the
+ * field is not in the hardware shadow VMCS, so L1's VMREAD of it reads
+ * that copy). NESTED_MARK_RETRY when L1 kept changing the entries: L2
+ * then simply tries again. */
+enum nested_mark nested_ept12_walk_mark(struct vmcs12 *c, u64 gpa2, const struct ept12_caps *caps,
+					u64 access, struct ept12_walk *w)
+{
+	u64 eptp12 = c->ept_pointer;
+	struct ept12_pml pml = { c->pml_address, c->guest_pml_index, pml_store_l1 };
+	struct ept12_pml *log = pml_enabled(c) ? &pml : NULL;
+
 	for (int i = 0; i < EPT12_AD_TRIES; i++) {
-		bool dirtied;
 		ept12_walk(eptp12, gpa2, caps, nested_read_l1, NULL, w);
 		if (!(eptp12 & EPT12_EPTP_AD) || w->result != EPT12_OK || (access & ~(u64)w->perms))
-			return true;
-		if (ept12_set_ad(w, access & EPT_W, cmpxchg_l1, NULL, &dirtied) == EPT12_AD_DONE)
-			return true;
+			return NESTED_MARK_DONE;
+		switch (ept12_set_ad_pml(w, access & EPT_W, gpa2, cmpxchg_l1, NULL, log)) {
+		case EPT12_AD_DONE:
+			c->guest_pml_index = pml.index;
+			return NESTED_MARK_DONE;
+		case EPT12_AD_LOG_FULL:
+			return NESTED_MARK_LOG_FULL;
+		case EPT12_AD_CHANGED:
+			break;
+		}
 	}
-	return false;
+	return NESTED_MARK_RETRY;
 }
 
 enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 {
 	struct nested_vcpu *n = &v->nested;
-	const struct vmcs12 *c = n->cache;
+	struct vmcs12 *c = n->cache;
 	u64 gpa2 = vmcs_read(GUEST_PHYSICAL_ADDRESS);
 	bool ad = c->ept_pointer & EPT12_EPTP_AD;
 	struct ept12_caps caps;
@@ -183,8 +217,16 @@ enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 	if (ad && (*qual & EPT_QUAL_GLA_VALID) && !(*qual & EPT_QUAL_GLA_TRANSLATION))
 		*qual |= EPT_QUAL_READ | EPT_QUAL_WRITE;
 	u64 access = *qual & EPT_QUAL_ACCESS;
-	if (!nested_ept12_walk_mark(c->ept_pointer, gpa2, &caps, access, &w))
+	switch (nested_ept12_walk_mark(c, gpa2, &caps, access, &w)) {
+	case NESTED_MARK_RETRY:
 		return NESTED_EPT_HANDLED;
+	case NESTED_MARK_LOG_FULL:
+		/* SDM 28.2.1: NMI unblocking due to IRET (bit 12), the rest 0. */
+		*qual &= EPT_QUAL_NMI_UNBLOCKING;
+		return NESTED_EPT_REFLECT_PML_FULL;
+	case NESTED_MARK_DONE:
+		break;
+	}
 	if (w.result == EPT12_MISCONFIG || w.result == EPT12_NO_MEMORY)
 		return NESTED_EPT_REFLECT_MISCONFIG;
 	if (w.result == EPT12_NOT_PRESENT || (access & ~(u64)w.perms)) {

@@ -433,6 +433,9 @@ static bool l2_exit(struct vcpu *v, u32 raw)
 		case NESTED_EPT_REFLECT_MISCONFIG:
 			reflect(v, EXIT_REASON_EPT_MISCONFIG, 0);
 			return false;
+		case NESTED_EPT_REFLECT_PML_FULL:
+			reflect(v, EXIT_REASON_PML_FULL, qual);
+			return false;
 		}
 	}
 	/* The hardware timer ran out before L1's did (preempt.c): re-armed. */

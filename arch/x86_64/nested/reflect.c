@@ -273,8 +273,9 @@ bool nested_exit_to_l1(const struct reflect_ctx *c, const struct l2_exit *e)
 	/* L0's own: EPT violations and misconfigurations (EPT01's or EPT02's;
 	 * when L1 uses EPT, nested_ept.c decides before this is asked and
 	 * reflects what EPT12 forbids), controls not offered to L1
-	 * (MTF, APIC virtualization, PML, VMFUNC, ENCLS,
-	 * user wait), SMIs and RSM, and
+	 * (MTF, APIC virtualization, VMFUNC, ENCLS, user wait), PML's
+	 * log-full exit (VMCS02 never enables PML: L0 emulates L1's and
+	 * raises reason 62 itself, nested_ept.c), SMIs and RSM, and
 	 * VM-entry failures (33, 34, 41), which the nested entry code turns
 	 * into the entry failure L1 sees. */
 	default:

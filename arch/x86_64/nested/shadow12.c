@@ -51,6 +51,7 @@
 struct l2_mem {
 	bool ept;           /* L1 runs L2 with EPT12 */
 	struct ept12_caps caps;
+	struct vmcs12 *v12; /* its EPTP, PML address and PML index */
 	u64 eptp12;
 	/* set when an EPT12 translation failed */
 	bool ept_fault;
@@ -60,6 +61,7 @@ struct l2_mem {
 	u64 access;         /* EPT_QUAL_READ and/or EPT_QUAL_WRITE */
 	bool translated;
 	bool retry;         /* EPT12 kept changing: nothing done, L2 retries */
+	bool pml_full;      /* a page-modification log-full event (SDM 29.3.6) */
 };
 
 /* L2-physical -> L1-physical, as the CPU would translate through EPT12 for
@@ -67,9 +69,11 @@ struct l2_mem {
  * (SDM 29.3.5). With those flags enabled, an access to L2's paging
  * structures ('translated' false) is a write as far as EPT is concerned:
  * it needs write permission, sets the dirty flag, and its violation
- * reports both read and write (SDM 29.3.3.2; 28.2.1, Table 28-7). False
- * (and the failure noted) when EPT12 forbids it, or (m->retry) when L1
- * kept changing the entries and L2 must execute the instruction again. */
+ * reports both read and write (SDM 29.3.3.2; 28.2.1, Table 28-7); with
+ * "enable PML" the dirtied page is logged (SDM 29.3.6). False (and the
+ * failure noted) when EPT12 forbids it, (m->pml_full) when L1's PML log
+ * is full, or (m->retry) when L1 kept changing the entries and L2 must
+ * execute the instruction again. */
 static bool l2_gpa_translate(struct l2_mem *m, u64 gpa2, u64 access, bool translated, u64 *gpa1)
 {
 	if (!m->ept) {
@@ -81,9 +85,16 @@ static bool l2_gpa_translate(struct l2_mem *m, u64 gpa2, u64 access, bool transl
 	/* The qualification's access bits 1:0 are EPT_R and EPT_W. */
 	u64 need = ((access & EPT_QUAL_READ) ? EPT_R : 0) | ((access & EPT_QUAL_WRITE) ? EPT_W : 0);
 	struct ept12_walk w;
-	if (!nested_ept12_walk_mark(m->eptp12, gpa2, &m->caps, need, &w)) {
+	switch (nested_ept12_walk_mark(m->v12, gpa2, &m->caps, need, &w)) {
+	case NESTED_MARK_RETRY:
 		m->retry = true;
 		return false;
+	case NESTED_MARK_LOG_FULL:
+		m->pml_full = true;
+		m->gpa2 = gpa2;
+		return false;
+	case NESTED_MARK_DONE:
+		break;
 	}
 	if (w.result == EPT12_OK && !(need & ~(u64)w.perms)) {
 		*gpa1 = w.gpa1;
@@ -115,9 +126,9 @@ static int l2_paging_read(void *ctx, u64 gpa2, void *buf, u32 len)
  * gone where the CPU would send it. */
 static int l2_linear_access(struct vcpu *v, u64 linear, void *buf, u32 len, bool write)
 {
-	const struct vmcs12 *c = v->nested.cache;
+	struct vmcs12 *c = v->nested.cache;
 	u64 cap = v->nested.caps.msr[NESTED_CAP(MSR_IA32_VMX_EPT_VPID_CAP)];
-	struct l2_mem m = { .ept = nested_l1_uses_ept(c), .eptp12 = c->ept_pointer };
+	struct l2_mem m = { .ept = nested_l1_uses_ept(c), .v12 = c, .eptp12 = c->ept_pointer };
 	nested_ept12_caps(cap, &m.caps);
 	u32 cpuid_a, cpuid_b, cpuid_c, cpuid_d;
 	cpuid_count(0x80000001, 0, &cpuid_a, &cpuid_b, &cpuid_c, &cpuid_d);
@@ -148,7 +159,12 @@ static int l2_linear_access(struct vcpu *v, u64 linear, void *buf, u32 len, bool
 		if (r != GUEST_WALK_OK) {
 			if (m.retry)
 				return -1;
-			if (!m.ept_fault) /* cannot happen: reads never fail */
+			/* SDM 28.2.1: the qualification is 0 but for NMI
+			 * unblocking by IRET, which a VMREAD/VMWRITE never is. */
+			if (m.pml_full)
+				nested_reflect_synthetic(v, EXIT_REASON_PML_FULL, 0,
+					&(struct nested_synth_exit){ .gpa = m.gpa2, .linear = at });
+			else if (!m.ept_fault) /* cannot happen: reads never fail */
 				nested_l2_exception(v, EXC_GP, true, 0, 0);
 			else if (m.misconfig)
 				nested_reflect_synthetic(v, EXIT_REASON_EPT_MISCONFIG, 0,

@@ -210,9 +210,12 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	/* L1's VPID is honoured by not using one: without VPID every VM entry
 	 * and exit flushes L2's linear translations (SDM 29.4.3.3). */
 	/* L1's VMCS shadowing is emulated: VMCS02 lets L2's VMREAD and
-	 * VMWRITE exit to L0 (shadow12.c). */
+	 * VMWRITE exit to L0 (shadow12.c). So is L1's PML: L0 sets every
+	 * dirty flag of EPT12 and logs it there (nested_ept.c); the CPU's
+	 * PML would log EPT02's flags into VMCS02's (unset) PML address. */
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
-		   (proc2 & ~(SECONDARY_ENABLE_VPID | SECONDARY_VMCS_SHADOWING)) | SECONDARY_ENABLE_EPT);
+		   (proc2 & ~(SECONDARY_ENABLE_VPID | SECONDARY_VMCS_SHADOWING | SECONDARY_ENABLE_PML)) |
+		   SECONDARY_ENABLE_EPT);
 	/* L2-physical addresses: L1's own when L1 has no EPT (EPT01 maps
 	 * them); through L1's EPT12 otherwise (EPT02, nested_ept.c). */
 	u64 eptp = ept_eptp(&v->ept);
