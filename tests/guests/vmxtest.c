@@ -32,6 +32,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	vt_checks_shadow(&env);
 	vt_checks_timer(&env);
 	vt_checks_addr(&env);
+	vt_checks_pml(&env);
 	vt_checks_cycles(&env);
 
 	tg_printf("vmxtest: %u passed, %u failed\n", tg_passed, tg_failed);

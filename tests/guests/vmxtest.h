@@ -10,7 +10,8 @@
  *                     VMXON/VMXOFF cycles; vmxtest_ept.c EPT
  *   vmxtest_shadow.c  VMCS shadowing; vmxtest_timer.c VMX-preemption timer
  *   vmxtest_addr.c    VMCS addresses (outside RAM too); vmxtest_bitmaps.c
- *                     bitmaps read when used
+ *                     bitmaps read when used; vmxtest_pml.c page-modification
+ *                     logging
  *   vmxfuzz.c         the hostile L1 (random operands and VMCS contents)
  * Serial output, reporting, fault catching, ring 3, hypercalls and the
  * configuration table come from tests/guests/lib/. */
@@ -221,6 +222,7 @@ void vt_checks_ept(struct vt_env *env); /* vmxtest_ept.c */
 void vt_checks_shadow(struct vt_env *env); /* vmxtest_shadow.c */
 void vt_checks_timer(struct vt_env *env); /* vmxtest_timer.c */
 void vt_checks_addr(struct vt_env *env); /* vmxtest_addr.c */
+void vt_checks_pml(struct vt_env *env); /* vmxtest_pml.c */
 
 /* vmxtest's former names of what moved to tests/guests/lib/ (vmxbench*.c
  * uses them). */

@@ -62,6 +62,10 @@ bochs_departs() { # CHECK -> the expected FAIL text, or nothing
 		echo 'VMLAUNCH with a shadow VMCS current: expected VMfailInvalid, got VMfailValid(7); VMRESUME with a shadow VMCS current: expected VMfailInvalid, got VMfailValid(5)' ;;
 	ead-paging-structure-access-is-write) # EPT A/D: bit 1 without bit 0
 		echo 'exit qualification bits 8:0 0xaa, expected 0xab' ;;
+	pml-entry-4k-aligned) # PML: the guest-physical address logged with bits 11:0
+		echo 'log entry 7: bits 11:0 set' ;;
+	pml-paging-structure-dirty-logged) # the same, for the PDE's address
+		echo 'log entry 511: bits 11:0 set' ;;
 	esac
 }
 
