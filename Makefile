@@ -284,10 +284,10 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 # is removed so the tier reports it missing instead of using a stale one.
 build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
-.PHONY: test test-unit test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-l2docker-bochs test-l3
+.PHONY: test test-unit test-bench-report test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-l2docker-bochs test-l3
 # make test's tiers, cheapest first; each writes build/results/<tier>.txt
 # and the summary ends with one line. About 30 min on two cores.
-TEST_TIERS := unit fuzz qemu l2img l2docker bochs nested kvm kvm-l1 l3 l2 l2docker-bochs
+TEST_TIERS := unit fuzz bench-report qemu l2img l2docker bochs nested kvm kvm-l1 l3 l2 l2docker-bochs
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(Q)for t in $(TEST_TIERS); do $(call tier,$$t); done
@@ -297,6 +297,12 @@ test-unit: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
 	-$(Q)$(call build_inputs,$(UNIT_BIN))
 	$(Q)tests/run-unit.sh $(UNIT_BIN) $(RESULTS)/unit.txt
+
+# make bench's report step (tools/bench.sh --report) on recorded logs, with
+# mawk, busybox awk and gawk where installed (tests/bench/README.md).
+test-bench-report: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)tests/system/bench-report.sh $(RESULTS)/bench-report.txt
 
 test-qemu: $(LOADER) $(GUEST_EFIS) $(VMLINUZ) $(INITRD)
 	$(Q)mkdir -p $(RESULTS)
@@ -372,7 +378,7 @@ help:
 	@echo "make run        boot the demonstration (L1 runs a container L2): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make run-docker the same with the Docker chain (docker client in L1, dockerd in L2)"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
-	@echo "make test-unit | test-qemu | test-l2img | test-l2docker | test-bochs | test-nested"
+	@echo "make test-unit | test-fuzz | test-bench-report | test-qemu | test-l2img | test-l2docker | test-bochs | test-nested"
 	@echo "     | test-kvm | test-kvm-l1 | test-l3 | test-l2 | test-l2docker-bochs   one tier"
 	@echo "make bench      vmxbench on bare Bochs and on nestvisor: cycles per VMX operation (docs/benchmarks.md)"
 	@echo "make deps       install the Debian packages the build uses"

@@ -13,15 +13,28 @@
 #   NV_BENCH_REPEAT=0  run each vmxbench image once
 #   NV_BENCH_LABEL=..  the table's header names this instead of the commit
 #                      (for a BUILD whose monitor comes from another tree)
+# bench.sh --report LOGDIR TABLE: no run; the table from the logs of an
+# earlier run in LOGDIR (bare.log, nestvisor.log, and where present their
+# -2 repeats, linux.log, l2-bare.log, l2-nestvisor.log) into TABLE. make
+# test runs it on the recorded logs of tests/bench/ (tests/system/bench-report.sh).
+# The report is POSIX awk: Debian's default awk is mawk.
 # Exit status 0 if every vmxbench run finished without a failure.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 
-build=${1:?usage: tools/bench.sh BUILD}
-out=$build/bench
-table=$build/bench.txt
-mkdir -p "$out"
+usage="usage: tools/bench.sh BUILD | tools/bench.sh --report LOGDIR TABLE"
+report_only=0
+if [ "${1:-}" = --report ]; then
+	report_only=1
+	out=${2:?$usage} table=${3:?$usage}
+	build=
+else
+	build=${1:?$usage}
+	out=$build/bench
+	table=$build/bench.txt
+	mkdir -p "$out"
+fi
 
 loader=$build/BOOTX64.efi
 monitor=$build/nestvisor.elf
@@ -30,7 +43,7 @@ kernel=$build/linux/vmlinuz
 initrd=$build/linux/initrd.img
 initrd_l2=$build/linux/initrd-l2.img
 
-for f in "$loader" "$monitor" "$bench"; do
+[ $report_only = 1 ] || for f in "$loader" "$monitor" "$bench"; do
 	[ -f "$f" ] || { echo "bench.sh: missing $f (make bench builds it)" >&2; exit 2; }
 done
 
@@ -82,33 +95,40 @@ lines() { # LOG
 	grep -ao 'vmxbench: .*' "$1" 2>/dev/null | tr -d '\r' | awk '!seen[$0]++'
 }
 
-linux=0
-if [ "${NV_BENCH_LINUX:-1}" != 0 ] && [ -f "$kernel" ] && [ -f "$initrd" ]; then
-	linux=1
-fi
-echo "bench.sh: running vmxbench on bare Bochs and on nestvisor$([ $linux = 1 ] &&
-	echo ", and the Linux kvm-l1 image") (logs: $out)"
-pids=()
-boot_bare bare & pids+=($!)
-boot_nestvisor nestvisor & pids+=($!)
-[ $linux = 1 ] && { boot_linux & pids+=($!); }
-wait "${pids[@]}"
-l2=0
-if [ "${NV_BENCH_L2:-1}" != 0 ] && [ -f "$kernel" ] && [ -f "$initrd_l2" ]; then
-	l2=1
-	echo "bench.sh: the container L2 through QEMU in L1, on bare Bochs and on nestvisor"
-	boot_l2 bare & pids=($!)
-	boot_l2 nestvisor & pids+=($!)
+run_all() {
+	if [ "${NV_BENCH_LINUX:-1}" != 0 ] && [ -f "$kernel" ] && [ -f "$initrd" ]; then
+		linux=1
+	fi
+	echo "bench.sh: running vmxbench on bare Bochs and on nestvisor$([ $linux = 1 ] &&
+		echo ", and the Linux kvm-l1 image") (logs: $out)"
+	pids=()
+	boot_bare bare & pids+=($!)
+	boot_nestvisor nestvisor & pids+=($!)
+	[ $linux = 1 ] && { boot_linux & pids+=($!); }
 	wait "${pids[@]}"
-fi
-repeat=0
-if [ "${NV_BENCH_REPEAT:-1}" != 0 ]; then
-	repeat=1
-	boot_bare bare-2 & pids=($!)
-	boot_nestvisor nestvisor-2 & pids+=($!)
-	wait "${pids[@]}"
-fi
+	if [ "${NV_BENCH_L2:-1}" != 0 ] && [ -f "$kernel" ] && [ -f "$initrd_l2" ]; then
+		l2=1
+		echo "bench.sh: the container L2 through QEMU in L1, on bare Bochs and on nestvisor"
+		boot_l2 bare & pids=($!)
+		boot_l2 nestvisor & pids+=($!)
+		wait "${pids[@]}"
+	fi
+	if [ "${NV_BENCH_REPEAT:-1}" != 0 ]; then
+		repeat=1
+		boot_bare bare-2 & pids=($!)
+		boot_nestvisor nestvisor-2 & pids+=($!)
+		wait "${pids[@]}"
+	fi
+}
 
+linux=0 l2=0 repeat=0
+if [ $report_only = 1 ]; then
+	[ -f "$out/linux.log" ] && linux=1
+	[ -f "$out/l2-bare.log" ] && [ -f "$out/l2-nestvisor.log" ] && l2=1
+	[ -f "$out/bare-2.log" ] && [ -f "$out/nestvisor-2.log" ] && repeat=1
+else
+	run_all
+fi
 status=0
 for n in bare nestvisor; do
 	if ! lines "$out/$n.log" | grep -q '^vmxbench: done, 0 failed'; then
@@ -131,11 +151,15 @@ ratio() { # A B: B/A
 # Measurements and exit counts, without the notes: what must repeat.
 numbers() { lines "$1" | grep -E '^vmxbench: [a-z0-9-]+ [0-9.]+ cycles|^vmxbench: exits '; }
 same=
+# Where the differences go: next to the logs, or (--report: the logs may
+# be recorded ones, read-only) next to the table.
+diffs=$out
+[ $report_only = 1 ] && diffs=$(dirname "$table")
 if [ $repeat = 1 ]; then
 	same=yes
 	for n in bare nestvisor; do
-		if ! diff <(numbers "$out/$n.log") <(numbers "$out/$n-2.log") >"$out/$n.diff"; then
-			same="NO (see $out/$n.diff)"
+		if ! diff <(numbers "$out/$n.log") <(numbers "$out/$n-2.log") >"$diffs/$n.diff"; then
+			same="NO (see $diffs/$n.diff)"
 			status=1
 		fi
 	done
@@ -145,6 +169,8 @@ commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | head -c 1)
 if [ -n "${NV_BENCH_LABEL:-}" ]; then
 	commit=$NV_BENCH_LABEL dirty=
+elif [ $report_only = 1 ]; then
+	commit="(report only, of the logs in $(basename "$out"))" dirty=
 fi
 
 {
@@ -166,8 +192,10 @@ fi
 		printf "%-36s %14s %18s %9s\n", "measurement", "bare Bochs", "nestvisor", "ratio"
 		for (i = 1; i <= n; i++) {
 			k = order[i]
-			r = ((1, k) in num) && ((2, k) in num) && num[1, k] > 0 ?
-				sprintf("%.1fx", num[2, k] / num[1, k]) : "-"
+			# (POSIX awk: no line break inside ?:, which mawk rejects)
+			r = "-"
+			if (((1, k) in num) && ((2, k) in num) && num[1, k] > 0)
+				r = sprintf("%.1fx", num[2, k] / num[1, k])
 			printf "%-36s %14s %18s %9s\n", k, ((1, k) in val) ? val[1, k] : "-",
 				((2, k) in val) ? val[2, k] : "-", r
 		}
