@@ -152,9 +152,9 @@ ratio() { # A B: B/A
 numbers() { lines "$1" | grep -E '^vmxbench: [a-z0-9-]+ [0-9.]+ cycles|^vmxbench: exits '; }
 same=
 # Where the differences go: next to the logs, or (--report: the logs may
-# be recorded ones, read-only) next to the table.
+# be recorded ones, kept in git) in a directory of their own.
 diffs=$out
-[ $report_only = 1 ] && diffs=$(dirname "$table")
+[ $report_only = 1 ] && diffs=$(mktemp -d "${TMPDIR:-/tmp}/nv-bench-diff.XXXXXX")
 if [ $repeat = 1 ]; then
 	same=yes
 	for n in bare nestvisor; do
