@@ -51,7 +51,7 @@ MON_C := \
 	arch/x86_64/vmcs_setup.c arch/x86_64/exit.c arch/x86_64/exit_cpuid.c \
 	arch/x86_64/exit_msr.c arch/x86_64/exit_cr.c arch/x86_64/exit_misc.c \
 	arch/x86_64/ept.c arch/x86_64/exit_reason.c arch/x86_64/cpuid_policy.c \
-	arch/x86_64/msr_policy.c arch/x86_64/guest_mem.c \
+	arch/x86_64/msr_policy.c arch/x86_64/guest_mem.c arch/x86_64/guest_state.c \
 	$(NESTED_C) \
 	drivers/serial.c
 MON_ASM := arch/x86_64/entry.asm arch/x86_64/idt.asm
@@ -72,6 +72,7 @@ $(MONITOR): $(MON_OBJ) linker.ld
 	@echo "  LD      $@"
 	$(Q)$(LD) $(MON_LDFLAGS) -o $@ $(MON_OBJ)
 	$(Q)tools/check-monitor-elf.sh $@
+	$(Q)tools/check-layering.sh $(BUILD)/mon
 
 .PHONY: monitor
 monitor: $(MONITOR)

@@ -4,6 +4,7 @@
 #include <vmcs.h>
 #include <cpu.h>
 #include <cpuid_policy.h>
+#include <guest_state.h>
 
 void exit_cpuid(struct vcpu *v)
 {

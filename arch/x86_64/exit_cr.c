@@ -8,6 +8,7 @@
 #include <vmcs.h>
 #include <cpu.h>
 #include <exit_reason.h>
+#include <guest_state.h>
 
 static void gp(void)
 {

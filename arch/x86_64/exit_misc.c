@@ -4,6 +4,7 @@
 #include <cpu.h>
 #include <cpuid_policy.h>
 #include <exit_reason.h>
+#include <guest_state.h>
 #include <vmm.h>
 #include <log.h>
 

@@ -5,6 +5,7 @@
 #include <cpu.h>
 #include <msr_policy.h>
 #include <msr.h>
+#include <guest_state.h>
 #include <vmm.h>
 
 #define APIC_BASE_ADDR_MASK 0x000ffffffffff000ULL /* IA32_APIC_BASE bits 51:12 */

@@ -7,6 +7,7 @@
 #include <vmcs.h>
 #include <cpu.h>
 #include <exit_reason.h>
+#include <guest_state.h>
 #include <vmm.h>
 #include <log.h>
 #include <lib.h>

@@ -65,19 +65,12 @@ struct host_state {
 extern struct host_state host_state;
 int host_setup(const struct nv_bootinfo *bi);
 
-/* Exit handling helpers (exit.c). */
-void guest_skip_instruction(void);
-void guest_inject_exception(u8 vector, bool has_error, u32 error);
-bool guest_reinject_interrupted_event(void);
-void ept_violation_restore_events(void);
-u64 guest_gpr_read(struct vcpu *v, u8 gpr);
-void guest_gpr_write(struct vcpu *v, u8 gpr, u64 value);
-int guest_cpl(void);
-u64 guest_cr0_visible(void); /* CR0/CR4 as the guest reads them */
-u64 guest_cr4_visible(void);
-void vmcs_host_state_write(struct vcpu *v);
-void guest_report_and_stop(const char *why) __attribute__((noreturn));
+/* Guest-state accessors (guest_state.c) are in guest_state.h. */
+void ept_violation_restore_events(void); /* guest_mem.c */
+void vmcs_host_state_write(struct vcpu *v); /* vmcs_setup.c */
 
+/* Exit handlers (exit_*.c, guest_mem.c), called by the dispatch in exit.c
+ * and, for exits L0 handles on L2's behalf, by nested/nested_exit.c. */
 void exit_cpuid(struct vcpu *v);
 void exit_rdmsr(struct vcpu *v);
 void exit_wrmsr(struct vcpu *v);

@@ -22,6 +22,7 @@
 #include <vmcs.h>
 #include <cpu.h>
 #include <ept.h>
+#include <guest_state.h>
 #include <nested/nested.h>
 #include <nested/guest_access.h>
 #include <vmm.h>

@@ -4,6 +4,7 @@
 #include <vmx.h>
 #include <vmcs.h>
 #include <cpu.h>
+#include <guest_state.h>
 #include <nested/guest_access.h>
 #include <nested/guest_walk.h>
 #include <nested/operand.h>
@@ -39,11 +40,6 @@ static bool cpu_has_1g_pages(void)
 	u32 a, b, c, d;
 	cpuid_count(0x80000001, 0, &a, &b, &c, &d);
 	return d & BIT(26);
-}
-
-bool guest_in_64bit_mode(void)
-{
-	return (vmcs_read(GUEST_IA32_EFER) & EFER_LMA) && (vmcs_read(GUEST_CS_AR_BYTES) & VMX_AR_L);
 }
 
 static void operand_ctx_fill(struct vcpu *v, struct operand_ctx *c)

@@ -37,7 +37,4 @@ void nested_read_l1_or_ones(u64 gpa, void *buf, u32 len);
 /* L1's physical-address width (CPUID.80000008H:EAX[7:0]). */
 u32 nested_maxphyaddr(void);
 
-/* 64-bit mode: IA32_EFER.LMA and CS.L (SDM 2.2.1). */
-bool guest_in_64bit_mode(void);
-
 #endif

@@ -5,6 +5,7 @@
 #include <cpu.h>
 #include <msr.h>
 #include <exit_reason.h>
+#include <guest_state.h>
 #include <nested/nested.h>
 #include <nested/guest_access.h>
 #include <nested/entry_checks.h>

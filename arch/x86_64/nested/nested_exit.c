@@ -8,6 +8,7 @@
 #include <msr.h>
 #include <msr_policy.h>
 #include <exit_reason.h>
+#include <guest_state.h>
 #include <nested/nested.h>
 #include <nested/guest_access.h>
 #include <nested/operand.h>

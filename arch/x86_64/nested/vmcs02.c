@@ -10,6 +10,7 @@
 #include <cpu.h>
 #include <msr.h>
 #include <msr_policy.h>
+#include <guest_state.h>
 #include <nested/nested.h>
 #include <nested/guest_access.h>
 #include <nested/vmcs12.h>

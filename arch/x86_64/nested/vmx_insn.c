@@ -7,6 +7,7 @@
 #include <vmcs.h>
 #include <cpu.h>
 #include <exit_reason.h>
+#include <guest_state.h>
 #include <nested/nested.h>
 #include <nested/guest_access.h>
 #include <nested/operand.h>
