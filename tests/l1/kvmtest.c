@@ -9,9 +9,20 @@
  *   OUT 0x42 to port 0x10       -> KVM_EXIT_IO
  *   CPUID leaf 0, results stored at L2_DATA, then OUT EAX to port 0x11
  *                               -> KVM_EXIT_IO (KVM answers CPUID itself)
- *   a qword into each of 256 pages, then OUT 256 to port 0x12
- *                               -> KVM_EXIT_IO
+ *   a qword into each of 256 pages, a qword read from each of 16 others,
+ *   then OUT 256 to port 0x12   -> KVM_EXIT_IO
  *   HLT                         -> KVM_EXIT_HLT (no in-kernel irqchip)
+ *   (kvmtest reads and so clears KVM's dirty log, then runs L2 on)
+ *   a new qword into every fourth of the 256 pages, then OUT 64 to
+ *   port 0x13                   -> KVM_EXIT_IO
+ *   HLT                         -> KVM_EXIT_HLT
+ * The slot logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES): after each HLT,
+ * KVM_GET_DIRTY_LOG must name every page L2 wrote in that round and none
+ * of the pages it did not write, read only, or never touched. KVM does
+ * that with PML where the CPU has it: KVM_GET_DIRTY_LOG then clears the
+ * EPT dirty flags of the pages it reported and leaves them writable, so
+ * the second round's writes are seen by the CPU's dirty flags and PML
+ * only (without PML, KVM write-protects the pages instead).
  * kvmtest checks every exit against that script and prints
  * "kvmtest: PASS" (exit status 0) or "kvmtest: FAIL <why>" (status 1).
  *
@@ -44,12 +55,18 @@
 #define L2_FILL 0x10000UL /* 256 pages L2 writes, 0x10000-0x10ffff */
 #define L2_FILL_PAGES 0x100U
 #define L2_FILL_MAGIC 0x4e56464c4c000000ULL /* "NVFLL" */
+#define L2_REWRITE_STRIDE 4U /* round 2 rewrites every fourth L2_FILL page */
+#define L2_REWRITE_PAGES (L2_FILL_PAGES / L2_REWRITE_STRIDE)
+#define L2_READ 0x120000UL /* 16 pages L2 only reads, 0x120000-0x12ffff */
+#define L2_READ_PAGES 0x10U
+#define L2_PAGES (L2_MEM_SIZE >> 12)
 /* Three pages KVM may use for its real-mode TSS; outside the slot. */
 #define L2_TSS_ADDR 0xfffbd000UL
 
 #define PORT_HELLO 0x10
 #define PORT_CPUID 0x11
 #define PORT_FILL 0x12
+#define PORT_REWRITE 0x13
 #define HELLO_VALUE 0x42
 
 /* Paging-structure bits (SDM Vol. 3A, 4.5 "4-Level Paging"). */
@@ -73,7 +90,7 @@
 /* L2's code, assembled by gcc's assembler with this file. Absolute
  * addresses only (it runs at L2_CODE), no relocations. */
 __asm__(".pushsection .rodata\n"
-	".globl l2_code, l2_code_end\n"
+	".globl l2_code, l2_round2, l2_code_end\n"
 	".code64\n"
 	"l2_code:\n"
 	"	movb $0x42, %al\n"
@@ -96,12 +113,35 @@ __asm__(".pushsection .rodata\n"
 	"	addl $0x1000, %edi\n"
 	"	cmpl $0x110000, %edi\n"
 	"	jb 1b\n"
+	/* Read one qword of each of L2_READ_PAGES pages that nobody wrote:
+	 * pages the guest only reads, which the dirty log must not name. */
+	"	movl $0x120000, %edi\n"
+	"2:	movq (%rdi), %rax\n"
+	"	addl $0x1000, %edi\n"
+	"	cmpl $0x130000, %edi\n"
+	"	jb 2b\n"
 	"	movl $0x100, %eax\n"
 	"	outl %eax, $0x12\n"
 	"	hlt\n"
+	/* Round 2, after kvmtest read (and so cleared) the dirty log: the
+	 * complement of the first qword of every fourth page of L2_FILL.
+	 * With PML these pages stay mapped writable with a clear EPT dirty
+	 * flag, so the CPU's dirty flag and PML see the writes. */
+	"l2_round2:\n"
+	"	movl $0x10000, %edi\n"
+	"3:	movq %rdi, %rax\n"
+	"	xorq %rbx, %rax\n"
+	"	notq %rax\n"
+	"	movq %rax, (%rdi)\n"
+	"	addl $0x4000, %edi\n"
+	"	cmpl $0x110000, %edi\n"
+	"	jb 3b\n"
+	"	movl $0x40, %eax\n"
+	"	outl %eax, $0x13\n"
+	"	hlt\n"
 	"l2_code_end:\n"
 	".popsection\n");
-extern const unsigned char l2_code[], l2_code_end[];
+extern const unsigned char l2_code[], l2_round2[], l2_code_end[];
 
 static int kvm_fd = -1, vm_fd = -1, vcpu_fd = -1;
 static unsigned char *mem;
@@ -269,7 +309,8 @@ static int setup(struct kvm_cpuid_entry2 *leaf0)
 		return fail("mmap of %s memory: %s", guest, strerror(errno));
 	build_l2_memory();
 	struct kvm_userspace_memory_region slot = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = L2_MEM_SIZE,
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.guest_phys_addr = 0, .memory_size = L2_MEM_SIZE,
 		.userspace_addr = (uintptr_t)mem,
 	};
 	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) != 0)
@@ -362,6 +403,114 @@ static void vendor_string(char out[13], uint32_t ebx, uint32_t edx, uint32_t ecx
 			out[i] = '.';
 }
 
+/* The pages kvmtest wrote into the slot before the run (L2's paging
+ * structures, GDT, code) and the one L2 stores CPUID in. L2 walks, fetches
+ * or writes them, so whether KVM's dirty log names them depends on KVM
+ * (with EPT accessed/dirty flags, L2's page walks are writes: SDM
+ * 29.3.3.2); kvmtest lists them and requires nothing of them. */
+static int setup_page(unsigned long gpa)
+{
+	return gpa == L2_PML4 || gpa == L2_PDPT || gpa == L2_PD ||
+	       gpa == L2_GDT || gpa == L2_CODE || gpa == L2_DATA;
+}
+
+/* Is fill page I (0-255) one that round ROUND (1 or 2) wrote? */
+static int fill_written(unsigned int i, int round)
+{
+	return round == 1 || i % L2_REWRITE_STRIDE == 0;
+}
+
+/* KVM_GET_DIRTY_LOG of slot 0 (which also clears it), checked against what
+ * L2 wrote in round ROUND: every page written dirty; the fill pages not
+ * written in that round, the pages L2 only read and the pages nobody
+ * touched clean. */
+static int check_dirty_log(int round)
+{
+	uint64_t bitmap[L2_PAGES / 64];
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+	unsigned int wr = 0, wr_dirty = 0, other = 0, other_dirty = 0;
+	unsigned int rd = 0, rd_dirty = 0, un = 0, un_dirty = 0;
+	unsigned long first_wrong = ~0UL;
+	char setup_dirty[128] = "";
+	size_t len = 0;
+
+	memset(bitmap, 0, sizeof(bitmap));
+	if (ioctl(vm_fd, KVM_GET_DIRTY_LOG, &log) != 0)
+		return fail("KVM_GET_DIRTY_LOG: %s", strerror(errno));
+	for (unsigned long page = 0; page < L2_PAGES; page++) {
+		unsigned long gpa = page << 12;
+		int dirty = (bitmap[page / 64] >> (page % 64)) & 1;
+		int wrong;
+
+		if (gpa >= L2_FILL && gpa < L2_FILL + L2_FILL_PAGES * 0x1000UL) {
+			if (fill_written((gpa - L2_FILL) >> 12, round)) {
+				wr++;
+				wr_dirty += dirty;
+				wrong = !dirty;
+			} else {
+				other++;
+				other_dirty += dirty;
+				wrong = dirty;
+			}
+		} else if (gpa >= L2_READ && gpa < L2_READ + L2_READ_PAGES * 0x1000UL) {
+			rd++;
+			rd_dirty += dirty;
+			wrong = dirty;
+		} else if (setup_page(gpa)) {
+			if (dirty)
+				len += snprintf(setup_dirty + len, sizeof(setup_dirty) - len,
+						" 0x%lx", gpa);
+			wrong = 0;
+		} else {
+			un++;
+			un_dirty += dirty;
+			wrong = dirty;
+		}
+		if (wrong && first_wrong == ~0UL)
+			first_wrong = gpa;
+	}
+	if (round == 1)
+		printf("kvmtest: %s dirty log: %u of %u written pages dirty, "
+		       "%u of %u read pages dirty, %u of %u untouched pages dirty\n",
+		       guest, wr_dirty, wr, rd_dirty, rd, un_dirty, un);
+	else
+		printf("kvmtest: %s dirty log after the rewrite: %u of %u rewritten pages dirty, "
+		       "%u of %u pages not rewritten dirty, %u of %u read pages dirty, "
+		       "%u of %u untouched pages dirty\n",
+		       guest, wr_dirty, wr, other_dirty, other, rd_dirty, rd, un_dirty, un);
+	printf("kvmtest: %s dirty log%s: page-table, GDT, code and data pages dirty:%s\n",
+	       guest, round == 1 ? "" : " after the rewrite",
+	       setup_dirty[0] ? setup_dirty : " none");
+	if (first_wrong != ~0UL)
+		return fail("%s dirty log%s: page 0x%lx is %s", guest,
+			    round == 1 ? "" : " after the rewrite", first_wrong,
+			    (bitmap[first_wrong >> 18] >> ((first_wrong >> 12) % 64)) & 1 ?
+			    "dirty, L2 did not write it" : "clean, L2 wrote it");
+	return 0;
+}
+
+/* The next exit must be HLT, with RIP at AFTER (the end of the HLT). */
+static int expect_hlt(const unsigned char *after)
+{
+	int reason = run_once();
+	if (reason < 0)
+		return 1;
+	if (reason != KVM_EXIT_HLT) {
+		fail("exit reason %d where HLT was due", reason);
+		dump_regs();
+		return 1;
+	}
+	printf("kvmtest: %s exit HLT\n", guest);
+
+	struct kvm_regs r;
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) != 0)
+		return fail("KVM_GET_REGS: %s", strerror(errno));
+	unsigned long end = L2_CODE + (after - l2_code);
+	if (r.rip != end)
+		return fail("%s RIP 0x%llx after HLT, expected 0x%lx", guest, r.rip, end);
+	return 0;
+}
+
 static int run_l2(const struct kvm_cpuid_entry2 *leaf0)
 {
 	uint32_t value, l2[4];
@@ -400,22 +549,35 @@ static int run_l2(const struct kvm_cpuid_entry2 *leaf0)
 	if (value != L2_FILL_PAGES || good != L2_FILL_PAGES)
 		return fail("%s's page writes: %u of %u pages right", guest, good, L2_FILL_PAGES);
 
-	int reason = run_once();
-	if (reason < 0)
+	if (expect_hlt(l2_round2) || check_dirty_log(1))
 		return 1;
-	if (reason != KVM_EXIT_HLT) {
-		fail("exit reason %d where HLT was due", reason);
-		dump_regs();
-		return 1;
-	}
-	printf("kvmtest: %s exit HLT\n", guest);
 
-	struct kvm_regs r;
-	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) != 0)
-		return fail("KVM_GET_REGS: %s", strerror(errno));
-	unsigned long end = L2_CODE + (l2_code_end - l2_code);
-	if (r.rip != end)
-		return fail("%s RIP 0x%llx after HLT, expected 0x%lx", guest, r.rip, end);
+	/* Round 2: KVM_GET_DIRTY_LOG cleared the log (with PML, KVM clears
+	 * the EPT dirty flags of the pages it reported); L2 goes on after its
+	 * HLT and rewrites every fourth page. */
+	if (expect_out(PORT_REWRITE, 4, &value))
+		return 1;
+	good = 0;
+	for (unsigned int i = 0; i < L2_FILL_PAGES; i++) {
+		uint64_t q, gpa = L2_FILL + i * 0x1000UL;
+		uint64_t want = gpa ^ L2_FILL_MAGIC;
+		if (i % L2_REWRITE_STRIDE == 0)
+			want = ~want;
+		memcpy(&q, mem + gpa, sizeof(q));
+		if (q == want)
+			good++;
+		else if (good == i)
+			printf("kvmtest: page 0x%llx holds 0x%llx, expected 0x%llx\n",
+			       (unsigned long long)gpa, (unsigned long long)q,
+			       (unsigned long long)want);
+	}
+	printf("kvmtest: %s rewrote %u pages, %u of %u pages as expected\n", guest, value,
+	       good, L2_FILL_PAGES);
+	if (value != L2_REWRITE_PAGES || good != L2_FILL_PAGES)
+		return fail("%s's page rewrites: %u of %u pages right", guest, good,
+			    L2_FILL_PAGES);
+	if (expect_hlt(l2_code_end) || check_dirty_log(2))
+		return 1;
 	return 0;
 }
 

@@ -83,6 +83,16 @@ check_l1() { # TIER LOG
 	expect_log "$log" 'kvmtest: L2 cpuid vendor [[:print:]]{12}' "$t/l2-cpuid"
 	expect_log "$log" 'kvmtest: L2 wrote 256 pages, 256 as expected' "$t/l2-page-writes"
 	expect_log "$log" 'kvmtest: L2 exit HLT' "$t/l2-hlt-exit"
+	# KVM's dirty log of L2's slot (KVM_MEM_LOG_DIRTY_PAGES; KVM_GET_DIRTY_LOG
+	# after each HLT): round 1 names the 256 written pages and none that L2
+	# only read or never touched; round 2, after L2 rewrote every fourth
+	# page of pages KVM keeps writable with PML, names those 64 only (the
+	# EPT dirty flags and PML: Bochs's own, or nestvisor's emulation).
+	expect_log "$log" 'kvmtest: L2 dirty log: 256 of 256 written pages dirty, 0 of 16 read pages dirty, 0 of 234 untouched pages dirty' "$t/l2-dirty-log"
+	expect_log "$log" 'kvmtest: L2 exit IO port 0x13 value 0x40' "$t/l2-rewrite-exit"
+	expect_log "$log" 'kvmtest: L2 rewrote 64 pages, 256 of 256 pages as expected' "$t/l2-page-rewrites"
+	expect_log "$log" 'kvmtest: L2 dirty log after the rewrite: 64 of 64 rewritten pages dirty, 0 of 192 pages not rewritten dirty, 0 of 16 read pages dirty, 0 of 234 untouched pages dirty' "$t/l2-dirty-log-rewrite"
+	grep -a '^kvmtest: L2 dirty log' "$log" | tr -d '\r' >"$2.dirty-log"
 	if grep -aq 'kvmtest: PASS' "$log" && ! grep -aq 'kvmtest: FAIL' "$log"; then
 		pass "$t/kvmtest"
 	else
@@ -137,6 +147,18 @@ test_nestvisor() {
 	# KVM takes both (it uses PML for dirty logging).
 	expect_log "$log" 'nestvisor-l1: kvm_intel eptad=Y' $t/l1-kvm-ept-ad
 	expect_log "$log" 'nestvisor-l1: kvm_intel pml=Y' $t/l1-kvm-pml
+	# KVM's dirty log, every line (the pages of L2's page tables, code and
+	# data included), as on bare Bochs.
+	if [ "${NV_TEST_REFERENCE:-1}" = 0 ]; then
+		skip $t/l2-dirty-log-as-bare "reference run on bare Bochs skipped (NV_TEST_REFERENCE=0)"
+	elif [ ! -s "$logs/bare.log.dirty-log" ]; then
+		fail $t/l2-dirty-log-as-bare "no dirty-log lines from bare Bochs ($logs/bare.log)"
+	elif cmp -s "$logs/bare.log.dirty-log" "$log.dirty-log"; then
+		pass $t/l2-dirty-log-as-bare
+	else
+		fail $t/l2-dirty-log-as-bare "differs from bare Bochs: $(diff "$logs/bare.log.dirty-log" \
+			"$log.dirty-log" | grep -m 1 '^[<>]')"
+	fi
 	# The L2 part of the exit statistics (after "exits from L2") counts them.
 	if sed -n '/exits from L2/,$p' "$log" | grep -aqE '\[nestvisor\] +48 EPT_VIOLATION +[1-9]'; then
 		pass $t/ept02-filled

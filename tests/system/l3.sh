@@ -3,7 +3,8 @@
 # as L1 loads kvm-intel (nested=1 enable_shadow_vmcs=1) and starts an L2
 # Linux with nvlaunch (nestvisor.test=l3); L2 (tools/mkl2kvm.sh, tests/l2/init
 # in mode nestvisor.l2=kvm) loads kvm-intel itself and runs kvmtest, whose
-# guest is L3: port I/O, CPUID, 256 page writes, HLT. Two Bochs runs, side
+# guest is L3: port I/O, CPUID, 256 page writes, HLT, 64 rewrites, HLT,
+# KVM's dirty log after each HLT. Two Bochs runs, side
 # by side:
 #   bare:      the same image on bare Bochs (Bochs's own VMX, no monitor):
 #              the oracle. NV_TEST_REFERENCE=0 skips it.
@@ -94,6 +95,12 @@ check_run() { # RUN
 	expect_or_fail_line "$chain" '^kvmtest: L3 exit IO port 0x12 value 0x100$' "$t/l3-page-count"
 	expect_or_fail_line "$chain" '^kvmtest: L3 wrote 256 pages, 256 as expected$' "$t/l3-page-writes"
 	expect_or_fail_line "$chain" '^kvmtest: L3 exit HLT$' "$t/l3-hlt"
+	# L2's KVM's dirty log of L3's slot, after each of L3's two rounds of
+	# writes (the oracle below compares the page-table/code/data lines).
+	expect_or_fail_line "$chain" '^kvmtest: L3 dirty log: 256 of 256 written pages dirty, 0 of 16 read pages dirty, 0 of 234 untouched pages dirty$' "$t/l3-dirty-log"
+	expect_or_fail_line "$chain" '^kvmtest: L3 exit IO port 0x13 value 0x40$' "$t/l3-rewrite-count"
+	expect_or_fail_line "$chain" '^kvmtest: L3 rewrote 64 pages, 256 of 256 pages as expected$' "$t/l3-page-rewrites"
+	expect_or_fail_line "$chain" '^kvmtest: L3 dirty log after the rewrite: 64 of 64 rewritten pages dirty, 0 of 192 pages not rewritten dirty, 0 of 16 read pages dirty, 0 of 234 untouched pages dirty$' "$t/l3-dirty-log-rewrite"
 	expect_or_fail_line "$chain" '^kvmtest: PASS$' "$t/kvmtest"
 	# L2's status, and how it reached L1: nvlaunch's exit status (v << 1) | 1.
 	expect_no_log "$chain" '^(nestvisor-l2|kvmtest): FAIL ' "$t/no-failed-step"
