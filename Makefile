@@ -46,7 +46,7 @@ NESTED_C := \
 
 MON_C := \
 	vmm/main.c vmm/lib.c vmm/log.c vmm/panic.c vmm/pfa.c vmm/stats.c \
-	vmm/hypercall.c \
+	vmm/hypercall.c vmm/trace.c vmm/trace_ring.c \
 	arch/x86_64/host.c arch/x86_64/vmx.c \
 	arch/x86_64/vmcs_setup.c arch/x86_64/exit.c arch/x86_64/exit_cpuid.c \
 	arch/x86_64/exit_msr.c arch/x86_64/exit_cr.c arch/x86_64/exit_misc.c \
@@ -237,19 +237,19 @@ run: $(IMG_DEMO)
 UNIT_SRC := tests/unit/main.c tests/unit/test_config.c tests/unit/test_ept.c \
 	tests/unit/ept_harness.c tests/unit/test_ept_identity.c \
 	tests/unit/test_cpuid_policy.c tests/unit/test_msr_policy.c \
-	tests/unit/test_exit_reason.c \
+	tests/unit/test_exit_reason.c tests/unit/test_trace.c \
 	tests/unit/test_vmcs12.c tests/unit/test_nested_caps.c \
 	tests/unit/test_operand.c tests/unit/test_guest_walk.c tests/unit/test_reflect.c \
 	tests/unit/test_entry_checks.c tests/unit/test_entry_checks_ctl.c \
 	tests/unit/test_entry_checks_guest.c tests/unit/test_ept12.c tests/common/entry_vmcs12.c \
-	boot/config.c arch/x86_64/ept.c arch/x86_64/cpuid_policy.c \
+	boot/config.c vmm/trace_ring.c arch/x86_64/ept.c arch/x86_64/cpuid_policy.c \
 	arch/x86_64/msr_policy.c arch/x86_64/exit_reason.c \
 	arch/x86_64/nested/vmcs12.c arch/x86_64/nested/caps.c \
 	arch/x86_64/nested/operand.c arch/x86_64/nested/guest_walk.c \
 	arch/x86_64/nested/ept12.c arch/x86_64/nested/reflect.c arch/x86_64/nested/entry_checks.c \
 	arch/x86_64/nested/entry_checks_ctl.c arch/x86_64/nested/entry_checks_host.c \
 	arch/x86_64/nested/entry_checks_guest.c arch/x86_64/nested/entry_checks_seg.c
-UNIT_HDR := $(wildcard tests/unit/*.h) $(wildcard tests/common/*.h) boot/config.h \
+UNIT_HDR := $(wildcard tests/unit/*.h) $(wildcard tests/common/*.h) boot/config.h vmm/trace.h \
 	$(wildcard include/nestvisor/*.h) arch/x86_64/include/ept.h \
 	arch/x86_64/include/cpuid_policy.h arch/x86_64/include/msr_policy.h \
 	arch/x86_64/include/msr.h arch/x86_64/include/exit_reason.h \
@@ -285,10 +285,10 @@ tier = $(MAKE) --no-print-directory test-$(1) || grep -qs '^FAIL ' $(RESULTS)/$(
 # is removed so the tier reports it missing instead of using a stale one.
 build_inputs = for f in $(1); do $(MAKE) -s --no-print-directory $$f || rm -f $$f; done
 
-.PHONY: test test-unit test-bench-report test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-l2docker-bochs test-l3
+.PHONY: test test-unit test-bench-report test-trace-tool test-qemu test-bochs test-nested test-kvm test-kvm-l1 test-l2 test-l2img test-l2docker-bochs test-l3
 # make test's tiers, cheapest first; each writes build/results/<tier>.txt
 # and the summary ends with one line. About 30 min on two cores.
-TEST_TIERS := unit fuzz bench-report qemu l2img l2docker bochs nested kvm kvm-l1 l3 l2 l2docker-bochs
+TEST_TIERS := unit fuzz bench-report trace-tool qemu l2img l2docker bochs nested kvm kvm-l1 l3 l2 l2docker-bochs
 test: | $(DEPS_STAMP)
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(Q)for t in $(TEST_TIERS); do $(call tier,$$t); done
@@ -304,6 +304,11 @@ test-unit: | $(DEPS_STAMP)
 test-bench-report: | $(DEPS_STAMP)
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)tests/system/bench-report.sh $(RESULTS)/bench-report.txt
+
+# tools/trace-svg.py on a recorded trace (tests/trace/README.md).
+test-trace-tool: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)tests/system/trace-tool.sh $(RESULTS)/trace-tool.txt
 
 test-qemu: $(LOADER) $(GUEST_EFIS) $(VMLINUZ) $(INITRD)
 	$(Q)mkdir -p $(RESULTS)
@@ -370,6 +375,20 @@ bench: $(LOADER) $(MONITOR) $(BUILD)/guests/vmxbench.efi
 	-$(Q)$(call build_inputs,$(VMLINUZ) $(INITRD) $(INITRD_L2))
 	$(Q)tools/bench.sh $(BUILD)
 
+# The exit trace (not part of make test): vmxbench under the monitor with
+# trace = on on Bochs, its serial log drawn by tools/trace-svg.py as
+# $(BUILD)/trace.svg. docs/trace.md. About 2 min.
+TRACE_DIR := $(BUILD)/trace
+.PHONY: trace
+trace: $(LOADER) $(MONITOR) $(BUILD)/guests/vmxbench.efi
+	$(Q)mkdir -p $(TRACE_DIR)
+	$(Q)tools/mkimage.sh --loader $(LOADER) --monitor $(MONITOR) --kernel $(BUILD)/guests/vmxbench.efi \
+		--debug-exit yes --trace on --out $(TRACE_DIR)/vmxbench.img >$(TRACE_DIR)/mkimage.log
+	$(Q)tools/run.sh --emulator bochs --image $(TRACE_DIR)/vmxbench.img --timeout 600 \
+		--log $(TRACE_DIR)/serial.log
+	$(Q)rm -f $(TRACE_DIR)/vmxbench.img
+	$(Q)tools/trace-svg.py $(TRACE_DIR)/serial.log -o $(BUILD)/trace.svg
+
 .PHONY: clean help
 clean:
 	rm -rf $(BUILD)
@@ -379,9 +398,10 @@ help:
 	@echo "make run        boot the demonstration (L1 runs a container L2): Bochs, or QEMU/KVM with nested VT-x"
 	@echo "make run-docker the same with the Docker chain (docker client in L1, dockerd in L2)"
 	@echo "make test       every test tier; ends with 'N passed, N failed'"
-	@echo "make test-unit | test-fuzz | test-bench-report | test-qemu | test-l2img | test-l2docker | test-bochs | test-nested"
+	@echo "make test-unit | test-fuzz | test-bench-report | test-trace-tool | test-qemu | test-l2img | test-l2docker | test-bochs | test-nested"
 	@echo "     | test-kvm | test-kvm-l1 | test-l3 | test-l2 | test-l2docker-bochs   one tier"
 	@echo "make bench      vmxbench on bare Bochs and on nestvisor: cycles per VMX operation (docs/benchmarks.md)"
+	@echo "make trace      vmxbench with the exit trace on, drawn as build/trace.svg (docs/trace.md)"
 	@echo "make deps       install the Debian packages the build uses"
 	@echo "make clean"
 

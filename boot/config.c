@@ -107,6 +107,7 @@ enum cfg_key {
 	KEY_DEBUG_EXIT,
 	KEY_MONITOR_MB,
 	KEY_NESTED,
+	KEY_TRACE,
 	KEY_COUNT,
 };
 
@@ -119,6 +120,7 @@ static const char *const key_names[KEY_COUNT] = {
 	[KEY_DEBUG_EXIT] = "debug_exit",
 	[KEY_MONITOR_MB] = "monitor_mb",
 	[KEY_NESTED] = "nested",
+	[KEY_TRACE] = "trace",
 };
 
 /* What a bad value should have looked like, for the error message. */
@@ -131,6 +133,7 @@ static const char *const key_expect[KEY_COUNT] = {
 	[KEY_DEBUG_EXIT] = "yes or no",
 	[KEY_MONITOR_MB] = "MiB from 16 to 1024",
 	[KEY_NESTED] = "yes or no",
+	[KEY_TRACE] = "on or off",
 };
 
 static void copy_value(char *dst, const char *s, size_t n)
@@ -189,6 +192,14 @@ static bool set_value(struct nv_config *cfg, enum cfg_key key, const char *v, si
 			return false;
 		return true;
 	}
+	case KEY_TRACE:
+		if (span_eq(v, n, "on"))
+			cfg->trace = 1;
+		else if (span_eq(v, n, "off"))
+			cfg->trace = 0;
+		else
+			return false;
+		return true;
 	case KEY_MONITOR_MB:
 		if (!parse_uint(v, n, 0xffffffff, &num) || num < 16 || num > 1024)
 			return false;

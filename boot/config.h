@@ -24,6 +24,7 @@ struct nv_config {
 	u8 debug_exit;               /* "debug_exit": yes | no (default no) */
 	u32 monitor_mb;              /* "monitor_mb": monitor memory, MiB (default 32) */
 	u8 nested;                   /* "nested": offer VT-x to the guest, yes | no (default yes) */
+	u8 trace;                    /* "trace": record VM exits (docs/trace.md), on | off (default off) */
 };
 
 /* Parse 'len' bytes of 'text'. Returns 0 and fills 'cfg', or -1 and writes a

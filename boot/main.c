@@ -66,10 +66,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return stop();
 	if (cfg.serial_port != 0x3f8)
 		con_set_serial(cfg.serial_port);
-	nv_log("config: kernel=%s initrd=%s serial=0x%x on_no_vmx=%s debug_exit=%s monitor_mb=%u nested=%s",
+	nv_log("config: kernel=%s initrd=%s serial=0x%x on_no_vmx=%s debug_exit=%s monitor_mb=%u nested=%s trace=%s",
 	       cfg.kernel, cfg.initrd[0] ? cfg.initrd : "(none)", cfg.serial_port,
 	       cfg.on_no_vmx == CFG_NO_VMX_STOP ? "stop" : "native",
-	       cfg.debug_exit ? "yes" : "no", cfg.monitor_mb, cfg.nested ? "yes" : "no");
+	       cfg.debug_exit ? "yes" : "no", cfg.monitor_mb, cfg.nested ? "yes" : "no",
+	       cfg.trace ? "on" : "off");
 	nv_log("config: cmdline=%s", cfg.cmdline);
 
 	/* Missing guest files are fatal before anything irreversible happens. */

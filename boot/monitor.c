@@ -123,7 +123,8 @@ static void *load(const struct nv_config *cfg, struct mon_mem *mem, struct nv_bo
 	SetMem(bi, bi_size, 0);
 	bi->magic = NV_BOOTINFO_MAGIC;
 	bi->version = NV_BOOTINFO_VERSION;
-	bi->flags = (cfg->debug_exit ? NV_BOOT_DEBUG_EXIT : 0) | (cfg->nested ? NV_BOOT_NESTED : 0);
+	bi->flags = (cfg->debug_exit ? NV_BOOT_DEBUG_EXIT : 0) | (cfg->nested ? NV_BOOT_NESTED : 0) |
+		    (cfg->trace ? NV_BOOT_TRACE : 0);
 	bi->monitor_base = mem->base;
 	bi->monitor_size = mem->size;
 	bi->image_end = mem->base + img.mem_size + bi_size;

@@ -9,7 +9,7 @@ usage() {
 	cat <<'EOF'
 Usage: tools/mkimage.sh --loader EFI [--monitor ELF] --kernel FILE
                         [--initrd FILE] [--cmdline STR] [--debug-exit yes|no]
-                        [--nested yes|no]
+                        [--nested yes|no] [--trace on|off]
                         [--on-no-vmx native|stop] [--serial 0x3f8|none]
                         [--config FILE | --no-config] [--extra SRC:DEST]...
                         [--size MB] --out IMG
@@ -32,6 +32,8 @@ Options:
   --cmdline STR         guest command line (default: console=ttyS0,115200)
   --debug-exit yes|no   let the guest end the run through port 0xf4 (default no)
   --nested yes|no       offer VT-x to the guest (default yes)
+  --trace on|off        record VM exits in the monitor's trace ring
+                        (docs/trace.md; default off)
   --on-no-vmx native|stop  without usable VT-x: boot the guest natively or
                         stop (default native)
   --serial PORT|none    16550 I/O base for the log, e.g. 0x3f8 or 760
@@ -60,7 +62,7 @@ need_file() { # OPTION FILE
 }
 
 loader= monitor= kernel= initrd= out= size= config= no_config=0
-cmdline="console=ttyS0,115200" debug_exit=no on_no_vmx=native serial=0x3f8 nested=yes
+cmdline="console=ttyS0,115200" debug_exit=no on_no_vmx=native serial=0x3f8 nested=yes trace=off
 extras=()
 
 while [ $# -gt 0 ]; do
@@ -68,7 +70,7 @@ while [ $# -gt 0 ]; do
 	case $opt in
 	--help|-h) usage; exit 0 ;;
 	--no-config) no_config=1; shift; continue ;;
-	--loader|--monitor|--kernel|--initrd|--cmdline|--debug-exit|--nested|--on-no-vmx|\
+	--loader|--monitor|--kernel|--initrd|--cmdline|--debug-exit|--nested|--trace|--on-no-vmx|\
 	--serial|--config|--extra|--out|--size)
 		[ $# -ge 2 ] || die "$opt needs a value"
 		val=$2; shift 2 ;;
@@ -82,6 +84,7 @@ while [ $# -gt 0 ]; do
 	--cmdline) cmdline=$val ;;
 	--debug-exit) debug_exit=$val ;;
 	--nested) nested=$val ;;
+	--trace) trace=$val ;;
 	--on-no-vmx) on_no_vmx=$val ;;
 	--serial) serial=$val ;;
 	--config) config=$val ;;
@@ -103,6 +106,7 @@ need_file --kernel "$kernel"
 
 case $debug_exit in yes|no) ;; *) die "--debug-exit: bad value '$debug_exit' (yes|no)" ;; esac
 case $nested in yes|no) ;; *) die "--nested: bad value '$nested' (yes|no)" ;; esac
+case $trace in on|off) ;; *) die "--trace: bad value '$trace' (on|off)" ;; esac
 case $on_no_vmx in native|stop) ;; *) die "--on-no-vmx: bad value '$on_no_vmx' (native|stop)" ;; esac
 if [ "$serial" != none ]; then
 	[[ $serial =~ ^(0x[0-9a-fA-F]{1,4}|[1-9][0-9]{0,4})$ ]] &&
@@ -144,6 +148,7 @@ elif [ $no_config -eq 0 ]; then
 		echo "on_no_vmx = $on_no_vmx"
 		echo "debug_exit = $debug_exit"
 		echo "nested = $nested"
+		[ "$trace" = off ] || echo "trace = $trace"
 	} >"$cfg"
 fi
 

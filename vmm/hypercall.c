@@ -2,6 +2,7 @@
 #include "vmm.h"
 #include "log.h"
 #include "lib.h"
+#include "trace.h"
 
 bool vmm_gpa_in_monitor(u64 gpa, u64 size)
 {
@@ -59,6 +60,16 @@ void hypercall_dispatch(struct hc_regs *r, int cpl)
 	case NV_HC_EXIT_STATS:
 		ret = hc_exit_stats(r->rbx, r->rcx);
 		break;
+	case NV_HC_TRACE_DUMP: {
+		s64 n = trace_dump_log(r->rbx > 0xffffffff ? 0 : (u32)r->rbx);
+		if (n < 0) {
+			ret = NV_HC_EOPNOTSUPP;
+			break;
+		}
+		r->rbx = (u64)n;
+		ret = NV_HC_OK;
+		break;
+	}
 	case NV_HC_END_RUN:
 		pr_info("guest ended the run (hypercall), status %lu", r->rbx);
 		vmm_end_run((u32)r->rbx);

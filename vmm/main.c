@@ -3,6 +3,7 @@
 #include "vmm.h"
 #include "log.h"
 #include "lib.h"
+#include "trace.h"
 #include <serial.h>
 
 struct vmm vmm;
@@ -23,6 +24,7 @@ s64 vmm_main(struct nv_bootinfo *bi)
 		vmm.mon_base, vmm.mon_base + vmm.mon_size - 1, vmm.mon_size >> 20, bi->image_end);
 
 	pfa_init(bi->image_end, vmm.mon_base + vmm.mon_size); /* page allocator */
+	trace_setup(bi->flags & NV_BOOT_TRACE);  /* exit trace ring, when configured */
 	int err = arch_init(bi);                 /* VMXON, VMCS01, EPT, host tables */
 	if (err)
 		return err;

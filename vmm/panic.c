@@ -2,10 +2,12 @@
 #include "log.h"
 #include "lib.h"
 #include "vmm.h"
+#include "trace.h"
 #include <cpu.h>
 
 void vmm_end_run(u32 status)
 {
+	trace_dump_log(0);                       /* nothing when the trace is off */
 	stats_print();
 	pr_info("run ended: status %u", status);
 	if (vmm.debug_exit)

@@ -9,6 +9,7 @@
 #include <guest_state.h>
 #include <vmm.h>
 #include <log.h>
+#include <trace.h>
 
 /* An NMI taken while the monitor ran belongs to the guest: inject it when
  * nothing blocks NMI delivery (SDM 27.3.1.5 checks), else keep it. */
@@ -23,9 +24,9 @@ static void deliver_pending_nmi(struct vcpu *v)
 	v->nmi_pending = false;
 }
 
-/* Returns nonzero when entry.asm must VMLAUNCH the current VMCS (a fresh
- * VMCS02) instead of VMRESUME. */
-int vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
+/* Handles one exit; nonzero when entry.asm must VMLAUNCH the current VMCS
+ * (a fresh VMCS02) instead of VMRESUME. Inlined twice: untraced and traced. */
+static inline __attribute__((always_inline)) int exit_dispatch(struct guest_regs *regs, struct vcpu *v)
 {
 	v->regs = regs;
 	u32 raw = (u32)vmcs_read(VM_EXIT_REASON);
@@ -111,6 +112,46 @@ out:
 		deliver_pending_nmi(v);
 	v->regs = NULL;
 	return launch;
+}
+
+static bool is_vmx_instruction(u32 basic)
+{
+	return (basic >= EXIT_REASON_VMCLEAR && basic <= EXIT_REASON_VMXON) ||
+	       basic == EXIT_REASON_INVEPT || basic == EXIT_REASON_INVVPID;
+}
+
+/* The exit with the trace on (docs/trace.md). What L0 did follows from
+ * where the exit came from and which guest runs next: an L2 exit after
+ * which L1 runs was reflected; an L1 VMX instruction after which L2 runs
+ * was a nested VM entry. */
+static __attribute__((noinline, cold)) int exit_traced(struct guest_regs *regs, struct vcpu *v)
+{
+	u64 tsc_exit = rdtsc();
+	struct trace_rec *r = trace_ring_next(&trace_ring);
+	bool from_l2 = v->nested.in_l2;
+
+	*r = (struct trace_rec){
+		.tsc_exit = tsc_exit,
+		.reason = (u16)exit_reason_decode((u32)vmcs_read(VM_EXIT_REASON)).basic,
+		.qual = vmcs_read(EXIT_QUALIFICATION),
+		.level = from_l2 ? 2 : 1,
+		.action = TRACE_L0,
+	};
+	int launch = exit_dispatch(regs, v);
+	if (from_l2)
+		r->action = v->nested.in_l2 ? TRACE_L0 : TRACE_REFLECT;
+	else if (is_vmx_instruction(r->reason))
+		r->action = v->nested.in_l2 ? TRACE_NESTED_ENTRY : TRACE_EMULATE;
+	r->tsc_resume = rdtsc();
+	return launch;
+}
+
+/* Called by entry.asm. With the trace off this costs one test and branch. */
+int vmx_exit_handler(struct guest_regs *regs, struct vcpu *v)
+{
+	if (__builtin_expect(trace_enabled, 0))
+		return exit_traced(regs, v);
+	return exit_dispatch(regs, v);
 }
 
 /* VMLAUNCH/VMRESUME in entry.asm failed (SDM 31.3: VMfailInvalid or

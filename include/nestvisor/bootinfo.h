@@ -75,6 +75,7 @@ struct nv_efi_table {
 
 #define NV_BOOT_DEBUG_EXIT BIT(0) /* guest may end the run through port 0xf4 */
 #define NV_BOOT_NESTED BIT(1)     /* offer VT-x to the guest (nested VMX) */
+#define NV_BOOT_TRACE BIT(2)      /* record VM exits in the trace ring */
 
 /* Result codes, negative on failure (monitor_entry's return value). */
 #define NV_OK 0

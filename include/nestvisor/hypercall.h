@@ -29,6 +29,9 @@ enum nv_hypercall {
 	                       * nv_exit_stats, RCX = its size -> filled in */
 	NV_HC_END_RUN = 3,    /* RBX = status (0 = success): prints the exit
 	                       * statistics and ends the run; does not return */
+	NV_HC_TRACE_DUMP = 4, /* RBX = records (0 = all kept): prints the newest
+	                       * of the exit trace to the serial log -> RBX =
+	                       * records printed; NV_HC_EOPNOTSUPP with trace = off */
 };
 
 #define NV_HC_VERSION_MAGIC 0x4d4d564eu /* "NVMM" */
@@ -38,6 +41,7 @@ enum nv_hypercall {
 #define NV_HC_EFAULT (-14) /* buffer not in guest RAM, or in monitor memory */
 #define NV_HC_EINVAL (-22) /* bad argument (size too small, reason out of range) */
 #define NV_HC_ENOSYS (-38) /* unknown function number */
+#define NV_HC_EOPNOTSUPP (-95) /* the function is configured off */
 
 #define NV_EXIT_REASONS 80 /* basic exit reasons counted: 0..79 */
 #define NV_EXIT_STATS_MAGIC 0x5354534e /* "NSTS" */

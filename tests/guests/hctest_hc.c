@@ -191,6 +191,13 @@ void hct_checks_hypercall(struct hct_env *env)
 	check_exit_counts();
 	check_exit_stats(env);
 
+	/* hctest boots with the default trace = off (docs/trace.md). */
+	tg_begin(&c, "hc-trace-dump-off");
+	u64 rbx = 0;
+	expect_status(&c, "NV_HC_TRACE_DUMP with trace = off",
+		      tg_hypercall(NV_HC_TRACE_DUMP, &rbx, NULL, NULL), NV_HC_EOPNOTSUPP);
+	tg_end(&c);
+
 	tg_begin(&c, "hc-unknown-function");
 	expect_status(&c, "function 0x7777",
 		      tg_hypercall(HC_UNKNOWN_FUNCTION, NULL, NULL, NULL), NV_HC_ENOSYS);

@@ -6,7 +6,8 @@
 #           lines become bochs/hctest/<name> results (with nested = no: it
 #           checks the guest sees a CPU without VMX);
 #   tfault: a guest that triple-faults: the monitor reports it and ends
-#           the run with status 254.
+#           the run with status 254; booted with trace = on, the run's end
+#           also dumps the exit trace, the triple fault its last record.
 # Result lines go to OUT (see tests/system/lib.sh); serial logs and images
 # to BUILD/test-logs/bochs/. The runs are sequential: Bochs uses one core.
 set -uo pipefail
@@ -81,16 +82,26 @@ test_hctest() {
 	done < <(grep -aoE 'hctest: (PASS|FAIL|SKIP) .*' "$log" | tr -d '\r' | awk '!seen[$0]++')
 	[ "$n" -gt 0 ] || fail $t/report "no 'hctest: PASS|FAIL' line in $log"
 	check_end $t/run-ended "$log"
+	if grep -aq '\[nestvisor\] trace begin' "$log"; then
+		fail $t/no-trace-when-off "a trace dump in the log of a run with trace = off"
+	else
+		pass $t/no-trace-when-off
+	fi
 }
 
 test_tfault() {
 	local t=bochs/triple-fault log=$logs/tfault.log
 	need_inputs $t "$loader" "$monitor" "$build/guests/tfault.efi" || return
-	run_image tfault 120 --kernel "$build/guests/tfault.efi"
+	# With trace = on: a run the monitor ends dumps the exit trace first
+	# (docs/trace.md), which this cheap boot checks too.
+	run_image tfault 120 --kernel "$build/guests/tfault.efi" --trace on
 	expect_log "$log" 'tfault: loading an empty IDT' $t/guest-started
 	expect_log "$log" '\[nestvisor\] guest stopped: triple fault' $t/reported
 	expect_log "$log" '\[nestvisor\]   rip [0-9a-f]+ rsp' $t/registers-shown
 	expect_log "$log" '\[nestvisor\] run ended: status 254' $t/run-ended-254
+	expect_log "$log" '\[nestvisor\] trace begin: [1-9][0-9]* records' $t/trace-begin
+	expect_log "$log" '\[nestvisor\] trace: [0-9]+ L1 2 TRIPLE_FAULT 0x0 l0 [0-9]+ 0[[:space:]]*$' $t/trace-last-exit
+	expect_log "$log" '\[nestvisor\] trace end' $t/trace-end
 	if grep -aq 'tfault: FAIL' "$log"; then
 		fail $t/stopped "the guest ran on after its triple fault"
 	else

@@ -6,6 +6,7 @@ int main(void)
 	int failed = 0;
 
 	failed += unit_exit_reason();
+	failed += unit_trace();
 	failed += unit_ept();
 	failed += unit_ept_identity();
 	failed += unit_cpuid_policy();

@@ -22,7 +22,8 @@ static void test_all_keys(void **state)
 		"serial = 0x2f8\n"
 		"on_no_vmx = stop\n"
 		"debug_exit = yes\n"
-		"monitor_mb = 64\n";
+		"monitor_mb = 64\n"
+		"trace = on\n";
 	struct nv_config cfg;
 	char err[CFG_ERROR_MAX];
 
@@ -35,6 +36,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(cfg.on_no_vmx, CFG_NO_VMX_STOP);
 	assert_int_equal(cfg.debug_exit, 1);
 	assert_int_equal(cfg.monitor_mb, 64);
+	assert_int_equal(cfg.trace, 1);
 }
 
 static void test_defaults(void **state)
@@ -52,6 +54,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.on_no_vmx, CFG_NO_VMX_NATIVE);
 	assert_int_equal(cfg.debug_exit, 0);
 	assert_int_equal(cfg.monitor_mb, 32);
+	assert_int_equal(cfg.trace, 0);
 }
 
 static void test_crlf_and_values(void **state)
@@ -103,6 +106,7 @@ static void test_bad_files(void **state)
 	expect_error("kernel=k\non_no_vmx=boot\n", 2, "on_no_vmx");
 	expect_error("kernel=k\ndebug_exit=maybe\n", 2, "debug_exit");
 	expect_error("kernel=k\nmonitor_mb=8\n", 2, "monitor_mb");
+	expect_error("kernel=k\ntrace=yes\n", 2, "on or off");
 	expect_error("= x\nkernel=k\n", 1, "key");
 }
 

@@ -24,5 +24,6 @@ int unit_reflect(void);
 int unit_entry_checks(void);
 int unit_ept12(void);
 int unit_nvlaunch_boot(void);
+int unit_trace(void);
 
 #endif
