@@ -68,22 +68,6 @@ static inline void fuzz_fail(const char *fmt, ...)
 			fuzz_fail(__VA_ARGS__);                              \
 	} while (0)
 
-/* Known deviations of a module from the SDM (docs/fuzzing.md lists them,
- * with their reproducers): a reference model follows the module there so
- * that the known bug does not hide new ones, unless NV_FUZZ_STRICT=1 is
- * in the environment, which makes the reference follow the SDM alone. */
-static inline bool fuzz_tolerate_known(void)
-{
-	static int strict = -1;
-
-	if (strict < 0) {
-		const char *e = getenv("NV_FUZZ_STRICT");
-
-		strict = e && *e && strcmp(e, "0");
-	}
-	return !strict;
-}
-
 /* splitmix64: fills memory from a seed the input gives. */
 static inline u64 fz_rand(u64 *s)
 {

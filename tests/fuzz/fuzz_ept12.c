@@ -19,10 +19,9 @@
  * page target % 128), u16 slot (bits 8:0), u64 value). Unwritten entries
  * are 0.
  *
- * Known deviation (docs/fuzzing.md, EPT12-PTE-BIT7): ept12_walk() takes
- * bit 7 of an EPT PTE for a reserved bit (EPT12_MISCONFIG); Table 29-6
- * marks it "Ignored". The reference follows the module there unless
- * NV_FUZZ_STRICT=1.
+ * Bit 7 of an EPT PTE is ignored (SDM Table 29-6); the fuzzer once found
+ * the walk taking it for reserved (docs/fuzzing.md, EPT12-PTE-BIT7), and
+ * its input is a seed (tests/fuzz/known/).
  *
  * Properties: every read the walk makes is 8 bytes, 8-byte aligned, at
  * most 4 of them; the first is in the table the EPTP names and each next
