@@ -34,6 +34,7 @@ void stats_count_l2_shadowed(void);
 u64 stats_l1(u32 basic_reason);
 void stats_fill(struct nv_exit_stats *s);
 void stats_print(void);
+void stats_print_mark(u32 label);
 
 /* Hypercalls (vmm/hypercall.c): in/out registers as the ABI defines. */
 struct hc_regs {

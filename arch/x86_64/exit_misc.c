@@ -55,9 +55,10 @@ static void io_wrapped(struct vcpu *v, const struct io_access *io)
 	guest_skip_instruction();
 }
 
-/* I/O exits: only the debug-exit port is in the I/O bitmaps (when the
- * configuration enables it); a write there ends the run with its value.
- * An IN or OUT wrapping past FFFFH exits too. */
+/* I/O exits: only the debug-exit and statistics-mark ports are in the
+ * I/O bitmaps (when the configuration enables them); a write to the first
+ * ends the run with its value, to the second prints the exit counts so
+ * far. An IN or OUT wrapping past FFFFH exits too. */
 void exit_io(struct vcpu *v)
 {
 	struct io_access io = io_access_decode(vmcs_read(EXIT_QUALIFICATION));
@@ -71,7 +72,12 @@ void exit_io(struct vcpu *v)
 		pr_info("guest wrote %u to the debug-exit port", status);
 		vmm_end_run(status);
 	}
-	if (io.port == NV_DEBUG_EXIT_PORT && io.in && !io.string) {
+	if (io.port == NV_STATS_MARK_PORT && !io.in && !io.string) {
+		u32 mask = io.size == 4 ? 0xffffffffu : (1u << (8 * io.size)) - 1;
+		stats_print_mark((u32)v->regs->gpr[GPR_RAX] & mask);
+		return guest_skip_instruction();
+	}
+	if ((io.port == NV_DEBUG_EXIT_PORT || io.port == NV_STATS_MARK_PORT) && io.in && !io.string) {
 		/* Nothing is there to read: all ones, as from an empty port. */
 		u64 mask = io.size == 4 ? 0xffffffffULL : (1ULL << (8 * io.size)) - 1;
 		v->regs->gpr[GPR_RAX] |= mask;

@@ -162,8 +162,10 @@ static int controls_setup(struct vcpu *v, const struct nv_bootinfo *bi)
 	/* Writes to IA32_APIC_BASE exit too: the guest may not move the APIC
 	 * page onto the monitor's memory (exit_msr.c). */
 	v->msr_bitmap[MSR_BITMAP_WRITE_LOW + MSR_IA32_APIC_BASE / 8] |= 1u << (MSR_IA32_APIC_BASE % 8);
-	if (bi->flags & NV_BOOT_DEBUG_EXIT)
+	if (bi->flags & NV_BOOT_DEBUG_EXIT) {
 		io_bitmap_set(v->io_bitmap_a, v->io_bitmap_b, NV_DEBUG_EXIT_PORT, true);
+		io_bitmap_set(v->io_bitmap_a, v->io_bitmap_b, NV_STATS_MARK_PORT, true);
+	}
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, adjust_controls(0, c->pinbased));
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,

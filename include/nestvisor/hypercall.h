@@ -62,4 +62,11 @@ struct nv_exit_stats {
  * status V (0 = success). */
 #define NV_DEBUG_EXIT_PORT 0xf4
 
+/* Statistics-mark I/O port, with the debug-exit port: a guest OUT of a
+ * value V here prints one line of the exit counts so far, labelled V
+ * ("[nestvisor] stats mark V: ..."), and the guest goes on. Benchmarks
+ * take the difference of two marks (tools/bench.sh); from user space it
+ * needs ioperm, that is root. An IN reads all ones. */
+#define NV_STATS_MARK_PORT 0xf5
+
 #endif
