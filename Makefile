@@ -169,6 +169,11 @@ $(BUILD)/l1/%: tests/l1/%.c include/nestvisor/hypercall.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+# kvmtest and its timed mode (kvmtest --bench, make bench).
+$(BUILD)/l1/kvmtest: tests/l1/kvmtest.c tests/l1/kvmtest_bench.c tests/l1/kvmtest.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -Iinclude -o $@ $(filter %.c,$^)
 
 $(INITRD): tools/mkinitrd.sh tests/l1/init $(L1_PROGS) $(KVM_MODS) | $(DEPS_STAMP)
 	$(Q)tools/mkinitrd.sh $@ tests/l1/init $(L1_PROGS) $(KVM_MODS)

@@ -26,9 +26,11 @@
  * kvmtest checks every exit against that script and prints
  * "kvmtest: PASS" (exit status 0) or "kvmtest: FAIL <why>" (status 1).
  *
- * Usage: kvmtest [--timeout SECONDS] [--guest LN]. --guest names the guest
- * in the lines (default L2, its host then L1): an L2 Linux that runs KVM
- * itself runs kvmtest --guest L3 (the l3 tier, docs/l3.md). */
+ * Usage: kvmtest [--timeout SECONDS] [--guest LN] [--bench]. --guest names
+ * the guest in the lines (default L2, its host then L1): an L2 Linux that
+ * runs KVM itself runs kvmtest --guest L3 (the l3 tier, docs/l3.md).
+ * --bench runs the timed guest of kvmtest_bench.c instead (make bench,
+ * docs/benchmarks.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -43,25 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* L2 guest-physical layout, all inside the one slot. */
-#define L2_MEM_SIZE 0x200000UL /* one 2 MiB page, identity-mapped */
-#define L2_PML4 0x1000UL
-#define L2_PDPT 0x2000UL
-#define L2_PD 0x3000UL
-#define L2_GDT 0x4000UL
-#define L2_CODE 0x8000UL
-#define L2_DATA 0x9000UL /* CPUID.0 EBX, EDX, ECX, EAX as L2 stored them */
-#define L2_STACK 0x1ff000UL
-#define L2_FILL 0x10000UL /* 256 pages L2 writes, 0x10000-0x10ffff */
-#define L2_FILL_PAGES 0x100U
-#define L2_FILL_MAGIC 0x4e56464c4c000000ULL /* "NVFLL" */
-#define L2_REWRITE_STRIDE 4U /* round 2 rewrites every fourth L2_FILL page */
-#define L2_REWRITE_PAGES (L2_FILL_PAGES / L2_REWRITE_STRIDE)
-#define L2_READ 0x120000UL /* 16 pages L2 only reads, 0x120000-0x12ffff */
-#define L2_READ_PAGES 0x10U
-#define L2_PAGES (L2_MEM_SIZE >> 12)
-/* Three pages KVM may use for its real-mode TSS; outside the slot. */
-#define L2_TSS_ADDR 0xfffbd000UL
+#include "kvmtest.h"
 
 #define PORT_HELLO 0x10
 #define PORT_CPUID 0x11
@@ -143,14 +127,14 @@ __asm__(".pushsection .rodata\n"
 	".popsection\n");
 extern const unsigned char l2_code[], l2_round2[], l2_code_end[];
 
-static int kvm_fd = -1, vm_fd = -1, vcpu_fd = -1;
-static unsigned char *mem;
-static struct kvm_run *run;
+int kvm_fd = -1, vm_fd = -1, vcpu_fd = -1;
+unsigned char *mem;
+struct kvm_run *run;
 static volatile sig_atomic_t timed_out;
 /* The names in kvmtest's lines: its guest and the kernel it runs on. L1
  * runs it with the defaults; an L2 that runs KVM itself (the l3 tier,
  * docs/l3.md) with --guest L3, and then the host is L2. */
-static const char *guest = "L2", *host = "L1";
+const char *guest = "L2", *host = "L1";
 
 static void on_alarm(int sig)
 {
@@ -158,7 +142,7 @@ static void on_alarm(int sig)
 	timed_out = 1; /* KVM_RUN returns EINTR: a handler, not SIG_IGN */
 }
 
-static int fail(const char *fmt, ...)
+int fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -192,8 +176,11 @@ static void print_caps(void)
 }
 
 /* Give L2 the CPUID KVM supports, so that leaf 0 names the vendor; without
- * KVM_SET_CPUID2 L2's CPUID would return zeros. Stores leaf 0 in *leaf0. */
-static int set_cpuid(struct kvm_cpuid_entry2 *leaf0)
+ * KVM_SET_CPUID2 L2's CPUID would return zeros. Stores leaf 0 in *leaf0.
+ * With TSC_DEADLINE, leaf 1 also says the local APIC has the TSC-deadline
+ * timer where KVM emulates it (KVM_CAP_TSC_DEADLINE_TIMER, which KVM
+ * reports outside KVM_GET_SUPPORTED_CPUID). */
+static int set_cpuid(struct kvm_cpuid_entry2 *leaf0, int tsc_deadline)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
 	int nent = 64;
@@ -213,11 +200,14 @@ static int set_cpuid(struct kvm_cpuid_entry2 *leaf0)
 		nent *= 2;
 	}
 	int found = 0;
-	for (unsigned int i = 0; i < cpuid->nent; i++)
+	for (unsigned int i = 0; i < cpuid->nent; i++) {
 		if (cpuid->entries[i].function == 0) {
 			*leaf0 = cpuid->entries[i];
 			found = 1;
 		}
+		if (cpuid->entries[i].function == 1 && tsc_deadline)
+			cpuid->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
+	}
 	int rc = 0;
 	if (!found)
 		rc = fail("KVM_GET_SUPPORTED_CPUID has no leaf 0");
@@ -227,13 +217,24 @@ static int set_cpuid(struct kvm_cpuid_entry2 *leaf0)
 	return rc;
 }
 
-static void put64(unsigned long gpa, uint64_t v)
+void put64(unsigned long gpa, uint64_t v)
 {
 	memcpy(mem + gpa, &v, sizeof(v));
 }
 
+/* A 64-bit interrupt gate for VECTOR to HANDLER in L2's IDT: present,
+ * DPL 0, type 0xe, L2's code selector (SDM Vol. 3A, Figure 6-8). */
+static void put_gate(unsigned int vector, uint64_t handler)
+{
+	uint64_t lo = (handler & 0xffff) | ((uint64_t)SEL_CODE << 16) | (0x8eULL << 40) |
+		      ((handler >> 16 & 0xffff) << 48);
+
+	put64(L2_IDT + vector * 16, lo);
+	put64(L2_IDT + vector * 16 + 8, handler >> 32);
+}
+
 /* Identity map of the slot with one 2 MiB page, a flat GDT, the code. */
-static void build_l2_memory(void)
+static void build_l2_memory(const struct l2_image *img)
 {
 	put64(L2_PML4, L2_PDPT | PTE_P | PTE_RW);
 	put64(L2_PDPT, L2_PD | PTE_P | PTE_RW);
@@ -242,13 +243,15 @@ static void build_l2_memory(void)
 	put64(L2_GDT + 0, 0);
 	put64(L2_GDT + SEL_CODE, 0x00af9b000000ffffULL);
 	put64(L2_GDT + SEL_DATA, 0x00cf93000000ffffULL);
-	memcpy(mem + L2_CODE, l2_code, l2_code_end - l2_code);
+	memcpy(mem + L2_CODE, img->code, img->size);
+	if (img->idt_vector) /* one 64-bit interrupt gate: SDM Vol. 3A, 6.14.1 */
+		put_gate(img->idt_vector, L2_CODE + img->handler_offset);
 }
 
 /* Segment registers as the GDT describes them (KVM takes the hidden parts
  * from here; L2 never reloads a selector). TR and LDTR keep KVM's reset
  * values, which VM entry accepts. */
-static int set_long_mode(void)
+static int set_long_mode(const struct l2_image *img)
 {
 	struct kvm_sregs sr;
 	struct kvm_regs regs;
@@ -267,8 +270,10 @@ static int set_long_mode(void)
 	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = data;
 	sr.gdt.base = L2_GDT;
 	sr.gdt.limit = 3 * 8 - 1;
-	sr.idt.base = 0; /* no IDT: any exception ends in KVM_EXIT_SHUTDOWN */
-	sr.idt.limit = 0;
+	/* No IDT (any exception ends in KVM_EXIT_SHUTDOWN), or the one gate
+	 * of kvmtest_bench.c's timer (an exception still ends there). */
+	sr.idt.base = img->idt_vector ? L2_IDT : 0;
+	sr.idt.limit = img->idt_vector ? 0xfff : 0;
 	sr.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	sr.cr3 = L2_PML4;
 	sr.cr4 = CR4_PAE;
@@ -285,7 +290,7 @@ static int set_long_mode(void)
 	return 0;
 }
 
-static int setup(struct kvm_cpuid_entry2 *leaf0)
+int setup(const struct l2_image *img, struct kvm_cpuid_entry2 *leaf0)
 {
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0)
@@ -303,13 +308,18 @@ static int setup(struct kvm_cpuid_entry2 *leaf0)
 	    ioctl(vm_fd, KVM_SET_TSS_ADDR, L2_TSS_ADDR) != 0)
 		return fail("KVM_SET_TSS_ADDR: %s", strerror(errno));
 
+	/* The in-kernel local APIC (with PIC and I/O APIC), for the timer of
+	 * kvmtest_bench.c; before KVM_CREATE_VCPU (KVM's api.rst). */
+	if (img->irqchip && ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) != 0)
+		return fail("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+
 	mem = mmap(NULL, L2_MEM_SIZE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED)
 		return fail("mmap of %s memory: %s", guest, strerror(errno));
-	build_l2_memory();
+	build_l2_memory(img);
 	struct kvm_userspace_memory_region slot = {
-		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.slot = 0, .flags = img->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = 0, .memory_size = L2_MEM_SIZE,
 		.userspace_addr = (uintptr_t)mem,
 	};
@@ -326,12 +336,14 @@ static int setup(struct kvm_cpuid_entry2 *leaf0)
 	if (run == MAP_FAILED)
 		return fail("mmap of kvm_run: %s", strerror(errno));
 
-	if (set_cpuid(leaf0) != 0)
+	int deadline = img->irqchip &&
+		       ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	if (set_cpuid(leaf0, deadline) != 0)
 		return 1;
-	return set_long_mode();
+	return set_long_mode(img);
 }
 
-static void dump_regs(void)
+void dump_regs(void)
 {
 	struct kvm_regs r;
 
@@ -341,7 +353,7 @@ static void dump_regs(void)
 }
 
 /* One KVM_RUN; returns its exit reason, or -1 after printing why not. */
-static int run_once(void)
+int run_once(void)
 {
 	while (ioctl(vcpu_fd, KVM_RUN, 0) != 0) {
 		if (errno == EINTR && !timed_out)
@@ -586,9 +598,13 @@ int main(int argc, char **argv)
 	unsigned int limit = 600; /* seconds of L1 time */
 	struct kvm_cpuid_entry2 leaf0 = { 0 };
 	struct timespec t0, t1;
+	int bench = 0;
 
 	for (int i = 1; i < argc; i += 2) {
-		if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0) {
+		if (strcmp(argv[i], "--bench") == 0) {
+			bench = 1;
+			i--; /* no value */
+		} else if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0) {
 			limit = strtoul(argv[i + 1], NULL, 0);
 		} else if (i + 1 < argc && strcmp(argv[i], "--guest") == 0 &&
 			   argv[i + 1][0] == 'L' && argv[i + 1][1] > '1' &&
@@ -598,7 +614,7 @@ int main(int argc, char **argv)
 			host_name[1] = (char)(guest[1] - 1);
 			host = host_name;
 		} else {
-			fprintf(stderr, "usage: kvmtest [--timeout SECONDS] [--guest L2..L9]\n");
+			fprintf(stderr, "usage: kvmtest [--timeout SECONDS] [--guest L2..L9] [--bench]\n");
 			return 2;
 		}
 	}
@@ -607,8 +623,13 @@ int main(int argc, char **argv)
 	sigaction(SIGALRM, &sa, NULL);
 	alarm(limit);
 
+	if (bench)
+		return bench_main();
+	const struct l2_image test = {
+		.code = l2_code, .size = (size_t)(l2_code_end - l2_code), .dirty_log = 1,
+	};
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (setup(&leaf0) != 0 || run_l2(&leaf0) != 0)
+	if (setup(&test, &leaf0) != 0 || run_l2(&leaf0) != 0)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("kvmtest: %s ran its %ld bytes of code in %ld ms (%s time)\n",
