@@ -75,18 +75,25 @@ void stats_print(void)
 		pr_info("exit statistics: %lu L2 VMREAD/VMWRITE executed on L1's shadow VMCS", l2_shadowed);
 }
 
-/* One line of the counts so far, for a benchmark to take differences of
- * (NV_STATS_MARK_PORT): totals, then L1's exits by reason. */
+/* The counts so far, for a benchmark to take differences of
+ * (NV_STATS_MARK_PORT): a line of totals, then L1's exits by reason on as
+ * many lines as the log's line length needs. */
 void stats_print_mark(u32 label)
 {
-	char by[512];
+	char by[160];
 	size_t len = 0;
 
-	by[0] = '\0';
-	for (u32 r = 0; r < NV_EXIT_REASONS && len < sizeof(by) - 1; r++)
-		if (l1_counts[r])
-			len += snprintf(by + len, sizeof(by) - len, " %s %lu", arch_exit_reason_name(r),
-					l1_counts[r]);
-	pr_info("stats mark %u: L1 exits %lu, L2 exits %lu, reflected %lu, L1 exits while handling them %lu;"
-		" L1 exits by reason:%s", label, l1_total, l2_total, reflected, l0_for_reflected, by);
+	pr_info("stats mark %u: L1 exits %lu, L2 exits %lu, reflected %lu, L1 exits while handling them %lu",
+		label, l1_total, l2_total, reflected, l0_for_reflected);
+	for (u32 r = 0; r < NV_EXIT_REASONS; r++) {
+		if (!l1_counts[r])
+			continue;
+		if (len > sizeof(by) - 40) {
+			pr_info("stats mark %u: L1 exits by reason:%s", label, by);
+			len = 0;
+		}
+		len += snprintf(by + len, sizeof(by) - len, " %s %lu", arch_exit_reason_name(r), l1_counts[r]);
+	}
+	if (len)
+		pr_info("stats mark %u: L1 exits by reason:%s", label, by);
 }
