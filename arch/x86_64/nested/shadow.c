@@ -57,6 +57,9 @@ static const u32 hot_fields[] = {
 	CPU_BASED_VM_EXEC_CONTROL, EXCEPTION_BITMAP, CR0_READ_SHADOW, CR4_READ_SHADOW,
 	VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN,
 	TPR_THRESHOLD, TSC_OFFSET, HOST_FS_BASE, HOST_GS_BASE, HOST_RSP,
+	/* read after every exit by a hypervisor that uses PML (Linux's KVM
+	 * empties its log on each one); offered only with PML */
+	GUEST_PML_INDEX,
 };
 
 /* hot_fields[i] when L1 is offered that field, else NULL. */
