@@ -8,7 +8,12 @@
 # in BUILD/bench/.
 # Then the container L2 (docs/l2-chains.md): L1 runs it with QEMU, on bare
 # Bochs and on nestvisor, for L2's boot time on L1's clock.
+# Then Linux/KVM as L1's hypervisor in three columns, each run twice: the
+# same timed L2 (kvmtest --bench, tests/l1/kvmtest_bench.c) under KVM on
+# bare Bochs (single level), under an L1 KVM whose L0 is KVM (the l3 image,
+# nestvisor.test=l3-bench), and under L1's KVM on nestvisor.
 #   NV_BENCH_LINUX=0   skip the Linux run (about 40 s)
+#   NV_BENCH_KVM=0     skip the three KVM columns (about 15 min)
 #   NV_BENCH_L2=0      skip the container-L2 runs (about 5 min)
 #   NV_BENCH_REPEAT=0  run each vmxbench image once
 #   NV_BENCH_LABEL=..  the table's header names this instead of the commit
@@ -42,6 +47,7 @@ bench=$build/guests/vmxbench.efi
 kernel=$build/linux/vmlinuz
 initrd=$build/linux/initrd.img
 initrd_l2=$build/linux/initrd-l2.img
+initrd_l3=$build/linux/initrd-l3.img
 
 [ $report_only = 1 ] || for f in "$loader" "$monitor" "$bench"; do
 	[ -f "$f" ] || { echo "bench.sh: missing $f (make bench builds it)" >&2; exit 2; }
@@ -90,6 +96,23 @@ boot_l2() { # bare|nestvisor
 		--cmdline "console=ttyS0,115200 quiet nestvisor.test=l2-qemu" --debug-exit yes "${args[@]}"
 }
 
+# kvmtest --bench's L2 under L1's KVM (docs/benchmarks.md, "three
+# columns"): single (bare Bochs: KVM is the only hypervisor), nestvisor (L1
+# on the monitor), kvm-l0 (the l3 image on bare Bochs: its L1's KVM is L0
+# for an L1 Linux whose KVM runs the timed L2).
+boot_kvm() { # single|nestvisor|kvm-l0 NAME
+	local stop='nestvisor-l1: ending the run with status|Kernel panic'
+	local ird=$initrd test=kvm-bench args=(--on-no-vmx native)
+	case $1 in
+	nestvisor)
+		stop='Kernel panic - not syncing|\[nestvisor-boot\] FATAL'
+		args=(--monitor "$monitor" --on-no-vmx stop --nested yes) ;;
+	kvm-l0) ird=$initrd_l3 test="l3-bench nestvisor.l2mem=128" ;;
+	esac
+	boot "$2" 1800 "$stop" --loader "$loader" --kernel "$kernel" --initrd "$ird" \
+		--cmdline "console=ttyS0,115200 quiet nestvisor.test=$test" --debug-exit yes "${args[@]}"
+}
+
 # The guest's lines, each once (the firmware console may repeat them).
 lines() { # LOG
 	grep -ao 'vmxbench: .*' "$1" 2>/dev/null | tr -d '\r' | awk '!seen[$0]++'
@@ -119,10 +142,24 @@ run_all() {
 		boot_nestvisor nestvisor-2 & pids+=($!)
 		wait "${pids[@]}"
 	fi
+	if [ "${NV_BENCH_KVM:-1}" != 0 ] && [ -f "$kernel" ] && [ -f "$initrd" ] && [ -f "$initrd_l3" ]; then
+		kvm=1
+		echo "bench.sh: Linux/KVM as L1's hypervisor: single level, KVM as L0, nestvisor as L0 (each twice)"
+		boot_kvm single kvm-single & pids=($!)
+		boot_kvm nestvisor kvm-nestvisor & pids+=($!)
+		wait "${pids[@]}"
+		boot_kvm kvm-l0 kvm-l0 & pids=($!)
+		boot_kvm single kvm-single-2 & pids+=($!)
+		wait "${pids[@]}"
+		boot_kvm kvm-l0 kvm-l0-2 & pids=($!)
+		boot_kvm nestvisor kvm-nestvisor-2 & pids+=($!)
+		wait "${pids[@]}"
+	fi
 }
 
-linux=0 l2=0 repeat=0
+linux=0 l2=0 repeat=0 kvm=0
 if [ $report_only = 1 ]; then
+	[ -f "$out/kvm-single.log" ] && [ -f "$out/kvm-l0.log" ] && [ -f "$out/kvm-nestvisor.log" ] && kvm=1
 	[ -f "$out/linux.log" ] && linux=1
 	[ -f "$out/l2-bare.log" ] && [ -f "$out/l2-nestvisor.log" ] && l2=1
 	[ -f "$out/bare-2.log" ] && [ -f "$out/nestvisor-2.log" ] && repeat=1
@@ -161,6 +198,27 @@ if [ $repeat = 1 ]; then
 		if ! diff <(numbers "$out/$n.log") <(numbers "$out/$n-2.log") >"$diffs/$n.diff"; then
 			same="NO (see $diffs/$n.diff)"
 			status=1
+		fi
+	done
+fi
+
+# kvmtest --bench's lines, each once (L2's console may be copied twice).
+kvmlines() { # LOG
+	grep -ao 'kvmbench: .*' "$1" 2>/dev/null | tr -d '\r' | awk '!seen[$0]++'
+}
+kvmnumbers() { kvmlines "$1" | grep -E '^kvmbench: [a-z-]+ [0-9.]+ cycles'; }
+kvm_same=
+if [ $kvm = 1 ]; then
+	for n in kvm-single kvm-l0 kvm-nestvisor; do
+		if ! kvmlines "$out/$n.log" | grep -q '^kvmbench: done, 0 failed'; then
+			echo "bench.sh: kvmtest --bench in $n did not finish cleanly:" \
+				"$(grep -ao -m 1 'kvmtest: FAIL.*' "$out/$n.log" | tr -d '\r' || tail -n 1 "$out/$n.run")"
+			status=1
+		fi
+		[ -f "$out/$n-2.log" ] || continue
+		kvm_same=${kvm_same:-yes}
+		if ! diff <(kvmnumbers "$out/$n.log") <(kvmnumbers "$out/$n-2.log") >"$diffs/$n.diff"; then
+			kvm_same="NO (see $diffs/$n.diff)"
 		fi
 	done
 fi
@@ -252,6 +310,77 @@ fi
 		done
 		echo "  EPT violations L0 handled for L2 (whole run): $(tr -d '\r' <"$out/l2-nestvisor.log" |
 			sed -n '/exits from L2/,$p' | awk '$3 == "EPT_VIOLATION" { print $4 }' | head -n 1)"
+	fi
+	if [ $kvm = 1 ]; then
+		echo
+		echo "Linux/KVM as L1's hypervisor: the same L2 (kvmtest --bench) under KVM on bare Bochs"
+		echo "(single level), under an L1 KVM whose L0 is KVM (KVM as L0), and under L1's KVM on"
+		echo "nestvisor. Ticks per L2 operation, timed in L2 (median of 7 batches, the minimum in"
+		echo "parentheses; an emulated instruction per tick at every level; the empty loop subtracted)."
+		[ -n "$kvm_same" ] && echo "Second run of each column gave the same numbers: $kvm_same"
+		{
+			kvmlines "$out/kvm-single.log" | sed 's/^/S /'
+			kvmlines "$out/kvm-l0.log" | sed 's/^/K /'
+			grep -ao 'nvlaunch: kvm stats mark [0-9]*:[ a-z0-9_-]*' "$out/kvm-l0.log" | sed 's/^/K /'
+			kvmlines "$out/kvm-nestvisor.log" | sed 's/^/N /'
+			grep -ao '\[nestvisor\] stats mark [0-9]*: L1 exits [0-9]*, L2 exits [0-9]*, reflected [0-9]*, L1 exits while handling them [0-9]*' \
+				"$out/kvm-nestvisor.log" | sed 's/^/N /'
+		} | awk '
+		function cell(c, k) { return ((c, k) in val) ? val[c, k] : "-" }
+		function ratio(a, b) {
+			if (((a, k) in num) && ((b, k) in num) && num[b, k] > 0)
+				return sprintf("%.2fx", num[a, k] / num[b, k])
+			return "-"
+		}
+		$2 == "kvmbench:" && $5 == "cycles" {
+			c = $1; k = $3; min = $7; sub(/,$/, "", min)
+			if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+			val[c, k] = $4 " (" min ")"; num[c, k] = $4; ops[c, k] = $9 * $10
+		}
+		$2 == "kvmbench:" && $3 == "mark" { row[$1, $4] = $6 }
+		$2 == "[nestvisor]" && $4 == "mark" {
+			gsub(/[,:]/, "")
+			m = $5; l0[$1, m] = $8 + $11; refl[$1, m] = $13; hand[$1, m] = $19
+		}
+		$2 == "nvlaunch" && $5 == "mark" || $2 == "nvlaunch:" && $5 == "mark" {
+			gsub(/:/, "")
+			m = $6
+			for (i = 7; i < NF; i += 2) kst[$1, m, $i] = $(i + 1)
+			l0[$1, m] = kst[$1, m, "exits"]
+		}
+		END {
+			printf "%-11s %17s %19s %19s %9s %12s\n", "L2 op", "single level", "KVM as L0",
+				"nestvisor as L0", "vs single", "vs KVM as L0"
+			for (i = 1; i <= n; i++) {
+				k = order[i]
+				printf "%-11s %17s %19s %19s %9s %12s\n", k, cell("S", k), cell("K", k), cell("N", k),
+					ratio("N", "S"), ratio("N", "K")
+			}
+			printf "\nL0 exits per L2 operation, from the marks around each row (nestvisor: its\n"
+			printf "statistics-mark port; KVM as L0: its debugfs counters, printed by nvlaunch):\n"
+			printf "%-22s %14s %16s %24s\n", "L2 operation", "KVM as L0", "nestvisor as L0",
+				"nestvisor: L1 exits per"
+			printf "%-22s %14s %16s %24s\n", "", "", "", "reflected L2 exit"
+			for (i = 1; i <= n; i++) {
+				k = order[i]; kc = "-"; nc = "-"; rc = "-"
+				for (c = 0; c < 2; c++) {
+					t = c ? "N" : "K"; b = ""; a = ""
+					for (key in row) {
+						split(key, p, SUBSEP)
+						if (p[1] == t && row[key] == k) {
+							if (p[2] % 2) a = p[2]; else b = p[2]
+						}
+					}
+					if (b == "" || a == "" || !((t, b) in l0) || !((t, a) in l0) || !((t, k) in ops) || ops[t, k] == 0)
+						continue
+					e = sprintf("%.2f", (l0[t, a] - l0[t, b]) / ops[t, k])
+					if (t == "K") kc = e; else nc = e
+					if (t == "N" && refl[t, a] > refl[t, b])
+						rc = sprintf("%.2f", (hand[t, a] - hand[t, b]) / (refl[t, a] - refl[t, b]))
+				}
+				printf "%-22s %14s %16s %24s\n", k, kc, nc, rc
+			}
+		}'
 	fi
 } >"$table"
 cat "$table"
