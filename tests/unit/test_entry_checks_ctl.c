@@ -57,6 +57,10 @@ const struct ec_case ec_ctl_cases[] = {
 	  VMFAIL_CTL("TPR threshold bits 31:4") },
 	{ "ec_tpr_threshold_vtpr", .setup = { TPR_ON, M8(T_VAPIC + 0x80, 0x50), W(TPR_THRESHOLD, 5) },
 	  .brk = { W(TPR_THRESHOLD, 6) }, VMFAIL_CTL("greater than VTPR") },
+	/* VTPR lowered in memory after a good entry (L2's MOV to CR8 does
+	 * that): no control field changed, the check still runs. */
+	{ "ec_tpr_threshold_vtpr_lowered", .setup = { TPR_ON, M8(T_VAPIC + 0x80, 0x50), W(TPR_THRESHOLD, 5) },
+	  .brk = { M8(T_VAPIC + 0x80, 0x40) }, VMFAIL_CTL("greater than VTPR") },
 	/* A virtual-APIC page where no memory is: VTPR reads as FFH, so any
 	 * threshold passes (the SDM checks only alignment and width). */
 	{ "ec_vtpr_absent_reads_ones", .setup = { TPR_ON, W(VIRTUAL_APIC_PAGE_ADDR, 0x80000),
@@ -96,6 +100,12 @@ const struct ec_case ec_ctl_cases[] = {
 	  VMFAIL_CTL("EPTP reserved bits 11:7") },
 	{ "ec_eptp_width", CAPS_HW, .setup = { EPT_ON }, .brk = { W(EPT_POINTER, EPTP_WB4 | BIT(39)) },
 	  VMFAIL_CTL("EPTP bits beyond") },
+	/* Event injection reads guest CR0.PE with unrestricted guest: an
+	 * error code for #GP is right in protected mode, wrong in real mode
+	 * (27.2.1.3); only a guest-state field changed. */
+	{ "ec_inj_error_code_guest_real_mode", CAPS_HW,
+	  .setup = { EPT_ON, SEC(SECONDARY_UNRESTRICTED_GUEST), INJ(0xb0d) },
+	  .brk = { CL(GUEST_CR0, CR0_PE) }, VMFAIL_CTL("deliver-error-code bit does not match") },
 	{ "ec_ug_needs_ept", CAPS_HW, .setup = { EPT_ON, SEC(SECONDARY_UNRESTRICTED_GUEST) },
 	  .brk = { CL(SECONDARY_VM_EXEC_CONTROL, SECONDARY_ENABLE_EPT) }, VMFAIL_CTL("unrestricted guest without enable EPT") },
 	{ "ec_mbec_needs_ept", CAPS_HW,

@@ -77,6 +77,34 @@ struct entry_check_result nested_check_msr_load(const struct vmcs12 *v,
 	return ec_ok();
 }
 
+/* nested_check_vmentry() for a VMCS12 whose control and host-state fields
+ * are those of an earlier entry that passed 27.2 with the same L1 facts
+ * (long mode, current-VMCS pointer; the others never change): every 27.2
+ * rule would pass again, except the two whose inputs are not control or
+ * host-state fields, the VTPR byte in memory and event injection (it reads
+ * guest CR0.PE); those run, then 27.3 and 27.4 in full. The result is
+ * nested_check_vmentry()'s for the same VMCS12: the caller's dirty
+ * tracking (nested_entry.c) must be right for that to hold. */
+struct entry_check_result nested_check_vmentry_known_good(const struct vmcs12 *v,
+		const struct nested_caps *caps, const struct l1_facts *f_in)
+{
+	const struct l1_facts facts = ec_facts(f_in), *f = &facts;
+	const char *rule = ec_check_vtpr(v, f);
+
+	if (!rule)
+		rule = ec_check_event_injection(v, caps);
+	if (rule)
+		return (struct entry_check_result){
+			.kind = ENTRY_VMFAIL,
+			.vm_instruction_error = VMXERR_ENTRY_INVALID_CONTROL,
+			.rule = rule,
+		};
+	struct entry_check_result r = nested_check_guest_state(v, caps, f_in);
+	if (r.kind == ENTRY_OK)
+		r = nested_check_msr_load(v, caps, f_in);
+	return r;
+}
+
 struct entry_check_result nested_check_vmentry(const struct vmcs12 *v,
 		const struct nested_caps *caps, const struct l1_facts *f)
 {

@@ -78,5 +78,11 @@ struct entry_check_result nested_check_msr_load(const struct vmcs12 *v,
 /* All of the above in the SDM's order: controls, host, guest, MSR loading. */
 struct entry_check_result nested_check_vmentry(const struct vmcs12 *v,
 		const struct nested_caps *caps, const struct l1_facts *f);
+/* The same result for a VMCS12 whose control and host-state fields, and
+ * L1's long mode and current-VMCS pointer, are unchanged since an entry
+ * that passed 27.2: only the 27.2 rules with other inputs (VTPR, event
+ * injection) run again, then 27.3 and 27.4. */
+struct entry_check_result nested_check_vmentry_known_good(const struct vmcs12 *v,
+		const struct nested_caps *caps, const struct l1_facts *f);
 
 #endif

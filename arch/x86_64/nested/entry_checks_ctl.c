@@ -32,6 +32,25 @@ static const char *ec_check_eptp(u64 eptp, u64 ept_cap, u32 maxphyaddr)
 	return NULL;
 }
 
+/* With "use TPR shadow" and neither virtual-interrupt delivery nor APIC-
+ * access virtualization: the TPR threshold against VTPR, byte 80H of the
+ * virtual-APIC page (27.2.1.1, SDM 30.1.1), which L1 and L2 write as
+ * memory: memory that is not there reads as all ones. */
+const char *ec_check_vtpr(const struct vmcs12 *v, const struct l1_facts *f)
+{
+	u32 sec = ec_secondary(v);
+	u8 vtpr;
+
+	if (!(F32(CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_TPR_SHADOW) ||
+	    (sec & (SECONDARY_VIRTUAL_INTR_DELIVERY | SECONDARY_VIRTUALIZE_APIC_ACCESSES)) || !f->read_gpa)
+		return NULL;
+	if (f->read_gpa(f->read_ctx, F(VIRTUAL_APIC_PAGE_ADDR) + 0x80, &vtpr, 1))
+		vtpr = 0xff;
+	CC((F32(TPR_THRESHOLD) & 0xf) > (u32)(vtpr >> 4),
+	   "27.2.1.1: TPR threshold bits 3:0 greater than VTPR bits 7:4");
+	return NULL;
+}
+
 /* The checks that depend on the TPR shadow and the APIC-virtualization
  * controls (27.2.1.1). */
 static const char *ec_check_apic_controls(const struct vmcs12 *v, const struct l1_facts *f)
@@ -48,16 +67,7 @@ static const char *ec_check_apic_controls(const struct vmcs12 *v, const struct l
 		   "27.2.1.1: virtual-APIC address not 4-KByte aligned or beyond the physical-address width");
 		CC(!(sec & SECONDARY_VIRTUAL_INTR_DELIVERY) && (tpr_threshold & ~0xfU),
 		   "27.2.1.1: TPR threshold bits 31:4 set");
-		if (!(sec & (SECONDARY_VIRTUAL_INTR_DELIVERY | SECONDARY_VIRTUALIZE_APIC_ACCESSES)) &&
-		    f->read_gpa) {
-			u8 vtpr;
-			/* VTPR: byte 80H of the virtual-APIC page (SDM 30.1.1);
-			 * memory that is not there reads as all ones. */
-			if (f->read_gpa(f->read_ctx, vapic + 0x80, &vtpr, 1))
-				vtpr = 0xff;
-			CC((tpr_threshold & 0xf) > (u32)(vtpr >> 4),
-			   "27.2.1.1: TPR threshold bits 3:0 greater than VTPR bits 7:4");
-		}
+		CC_SUB(ec_check_vtpr(v, f));
 	} else {
 		CC(sec & (SECONDARY_VIRTUALIZE_X2APIC | SECONDARY_APIC_REGISTER_VIRT |
 			  SECONDARY_VIRTUAL_INTR_DELIVERY),
@@ -197,7 +207,7 @@ static bool ec_exception_has_error_code(u32 vector)
 
 /* Event injection: the VM-entry interruption-information field, the
  * exception error code and the instruction length (27.2.1.3). */
-static const char *ec_check_event_injection(const struct vmcs12 *v, const struct nested_caps *c)
+const char *ec_check_event_injection(const struct vmcs12 *v, const struct nested_caps *c)
 {
 	u32 info = F32(VM_ENTRY_INTR_INFO_FIELD);
 	u32 vector = info & EC_INTR_INFO_VECTOR_MASK;

@@ -188,6 +188,10 @@ const char *ec_check_exit_controls(const struct vmcs12 *v, const struct nested_c
 				   const struct l1_facts *f);
 const char *ec_check_entry_controls(const struct vmcs12 *v, const struct nested_caps *c,
 				    const struct l1_facts *f);
+/* The two control checks whose inputs change without a write to a control
+ * or host-state field (entry_checks.c, nested_check_vmentry_known_good). */
+const char *ec_check_vtpr(const struct vmcs12 *v, const struct l1_facts *f);
+const char *ec_check_event_injection(const struct vmcs12 *v, const struct nested_caps *c);
 const char *ec_check_guest_segments(const struct vmcs12 *v, const struct nested_caps *c,
 				    const struct l1_facts *f);
 

@@ -43,6 +43,17 @@ struct nested_vcpu {
 
 	bool handling_reflected; /* L1 runs its handler for a reflected exit */
 
+	/* The last nested VM entry passed the checks of SDM 27.2 (controls,
+	 * host state) with this current-VMCS pointer and L1 long mode, and no
+	 * control or host-state field of VMCS12 changed since: the next entry
+	 * runs only the 27.2 checks with other inputs (nested_entry.c). Every
+	 * write path clears it: L1's emulated VMWRITE, a changed field at the
+	 * shadow VMCS pull, VMPTRLD loading a VMCS12, L0's own update of
+	 * "IA-32e mode guest" on a reflected exit. */
+	bool ctl_host_ok;
+	u64 ctl_host_ptr;
+	bool ctl_host_lma;
+
 	/* EPT02 = EPT12 o EPT01, built on L2's EPT violations (nested_ept.c). */
 	struct ept ept02;
 	bool ept02_valid;
@@ -54,6 +65,15 @@ struct nested_vcpu {
 	void *shadow_vmcs;
 	u8 *vmread_bitmap, *vmwrite_bitmap;
 };
+
+/* VMCS12 field ENCODING (any access type) was written: a control or
+ * host-state field makes the next entry run every check of SDM 27.2. */
+static inline void nested_vmcs12_written(struct nested_vcpu *n, u32 encoding)
+{
+	u32 type = (encoding >> 10) & 3; /* SDM 25.11.2: 0 control, 3 host state */
+	if (type == 0 || type == 3)
+		n->ctl_host_ok = false;
+}
 
 /* Set up at boot: computes the capabilities, allocates VMCS02 and pages. */
 int nested_init(struct vcpu *v);

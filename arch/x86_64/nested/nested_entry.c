@@ -68,7 +68,17 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 	 * (27.2.1.1-27.2.1.3). Where one names no RAM of L1's (or the
 	 * monitor's memory), L0 uses it as the CPU uses memory that is not
 	 * there: reads give all ones, writes vanish (vmcs02.c, nested_exit.c). */
-	struct entry_check_result r = nested_check_vmentry(c, &n->caps, &facts);
+	bool known_good = n->ctl_host_ok && n->ctl_host_ptr == facts.current_vmcs_ptr &&
+			  n->ctl_host_lma == facts.l1_long_mode;
+	struct entry_check_result r = known_good ? nested_check_vmentry_known_good(c, &n->caps, &facts)
+						 : nested_check_vmentry(c, &n->caps, &facts);
+	/* Past 27.2 (a VMfail is 27.2's): next time those rules need not run
+	 * again unless a field they read changes. */
+	if (!known_good && r.kind != ENTRY_VMFAIL) {
+		n->ctl_host_ok = true;
+		n->ctl_host_ptr = facts.current_vmcs_ptr;
+		n->ctl_host_lma = facts.l1_long_mode;
+	}
 	if (r.kind == ENTRY_VMFAIL) {
 		pr_info("nested VM entry refused (VMfailValid %u): %s", r.vm_instruction_error, r.rule);
 		fail_valid(n, r.vm_instruction_error);

@@ -237,8 +237,11 @@ static void save_l2_state(struct vcpu *v, struct vmcs12 *c, u32 reason, u64 qual
 		c->guest_ia32_debugctl = vmcs_read(GUEST_IA32_DEBUGCTL);
 	}
 	/* "IA-32e mode guest" takes EFER.LMA (SDM 28.2, IA32_VMX_MISC bit 5). */
-	c->vm_entry_controls = (c->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
-			       ((efer & EFER_LMA) ? VM_ENTRY_IA32E_MODE : 0);
+	u32 entry_ctl = (c->vm_entry_controls & ~VM_ENTRY_IA32E_MODE) |
+			((efer & EFER_LMA) ? VM_ENTRY_IA32E_MODE : 0);
+	if (entry_ctl != c->vm_entry_controls)
+		v->nested.ctl_host_ok = false;
+	c->vm_entry_controls = entry_ctl;
 
 	c->vm_exit_reason = reason;
 	c->exit_qualification = qual;

@@ -90,6 +90,7 @@ static struct shadow_field {
 	u16 offset;
 	u8 width;
 	bool read_only;
+	bool ctl_host;  /* a control or host-state field (SDM 27.2 reads it) */
 } shadow_list[ARRAY_SIZE(hot_fields)];
 static u32 shadow_count;
 
@@ -157,7 +158,8 @@ int nested_shadow_init(struct vcpu *v)
 		if (!f)
 			continue;
 		shadow_list[shadow_count++] = (struct shadow_field){
-			f->encoding, f->offset, f->width, f->type == VMCS12_T_RO_DATA };
+			f->encoding, f->offset, f->width, f->type == VMCS12_T_RO_DATA,
+			f->type == VMCS12_T_CONTROL || f->type == VMCS12_T_HOST };
 		bitmap_clear(n->vmread_bitmap, f->encoding);
 		if (f->width == VMCS12_W64)
 			bitmap_clear(n->vmread_bitmap, f->encoding | 1);
@@ -203,9 +205,17 @@ void nested_shadow_pull(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = 0; i < shadow_count; i++)
-		if (!shadow_list[i].read_only)
-			cache_store(n->cache, &shadow_list[i], vmcs_read(shadow_list[i].encoding));
+	for (u32 i = 0; i < shadow_count; i++) {
+		const struct shadow_field *f = &shadow_list[i];
+		if (f->read_only)
+			continue;
+		u64 val = vmcs_read(f->encoding);
+		/* A control or host-state field L1 changed: the next entry
+		 * checks all of SDM 27.2 again (nested_entry.c). */
+		if (f->ctl_host && cache_load(n->cache, f) != val)
+			n->ctl_host_ok = false;
+		cache_store(n->cache, f, val);
+	}
 	back_to_vmcs01(v);
 }
 

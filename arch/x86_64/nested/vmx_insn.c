@@ -223,6 +223,7 @@ static void emulate_vmptrld(struct vcpu *v)
 	if (ptr != n->current_ptr) {
 		vmcs12_flush(n);
 		memcpy(n->cache, nested_gpa_ptr(ptr), sizeof(struct vmcs12));
+		n->ctl_host_ok = false;
 		if (n->cache->magic != VMCS12_MAGIC) {
 			/* Never VMCLEARed: what hardware holds there is
 			 * undefined; nestvisor treats it as clear. */
@@ -283,6 +284,7 @@ static void emulate_vmread_vmwrite(struct vcpu *v, bool write)
 		/* A read-only field (VMWRITE exits for those): VMREAD of it
 		 * goes to the shadow VMCS, so the shadow must see it too. */
 		nested_shadow_push_field(v, field);
+		nested_vmcs12_written(n, field);
 		return vm_succeed();
 	}
 	int err = vmcs12_read(n->cache, field, lm, n->caps.features, &value);
