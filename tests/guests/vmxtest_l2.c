@@ -57,6 +57,77 @@ static void entry_fails_valid(struct vt_env *env, const char *name, u32 field, u
 	tg_end(&c);
 }
 
+/* L2 runs (a CPUID exit), then FIELD gets its value with OR_BITS set, or
+ * BAD: VMRESUME must fail as the SDM says (VMfailValid ERROR, or with
+ * ERROR 0 a VM-entry failure exit for guest state), though the VMCS passed
+ * every check a moment ago; with the field back, VMRESUME enters L2 again.
+ * PRE (if non-zero) gets PRE_VAL before the first entry. An L0 that
+ * remembers which checks passed must notice every way L1 writes a field:
+ * emulated VMWRITE and, for the fields it shadows, the shadow VMCS. */
+struct after_good {
+	const char *name;
+	u32 field;
+	u64 bad, or_bits;
+	u32 error;
+	u32 pre;
+	u64 pre_val;
+};
+
+static void resume_fails_after_good(struct vt_env *env, const struct after_good *t)
+{
+	struct vt_l2 l2 = vt_cpuid_l2(env);
+	struct tg_check c;
+
+	tg_begin(&c, t->name);
+	if (vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c) &&
+	    (!t->pre || vt_expect_res(&c, "VMWRITE", vt_vmwrite(t->pre, t->pre_val), VT_OK)) &&
+	    vt_expect_exit(&c, vt_enter(&regs, 0), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at)) {
+		u64 good = vt_rd(t->field);
+		vt_vmwrite(GUEST_RIP, vt_rd(GUEST_RIP) + 2);
+		if (vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at)) {
+			vt_vmwrite(GUEST_RIP, vt_rd(GUEST_RIP) + 2);
+			vt_expect_res(&c, "VMWRITE", vt_vmwrite(t->field, t->or_bits ? good | t->or_bits : t->bad),
+				      VT_OK);
+			if (t->error)
+				vt_expect_res(&c, "VMRESUME", vt_enter(&regs, 1), VT_FAIL_VALID(t->error));
+			else
+				vt_expect_exit(&c, vt_enter(&regs, 1),
+					       EXIT_REASON_ENTRY_FAIL | EXIT_REASON_ENTRY_FAIL_GUEST_STATE, 0);
+			vt_vmwrite(t->field, good);
+			vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at);
+		}
+	}
+	tg_end(&c);
+}
+
+static void vt_checks_resume_after_good(struct vt_env *env)
+{
+	int pin = 31;
+
+	while (pin > 0 && (env->caps.pin1 & BIT(pin)))
+		pin--;
+	/* Controls, host state and guest state; fields nestvisor does not
+	 * shadow (its VMWRITE is emulated: pin-based controls, host CR0) and
+	 * fields it shadows (written in the shadow VMCS: primary controls,
+	 * host FS base). The primary-controls case turns on "use TPR shadow"
+	 * with a virtual-APIC address that is not page-aligned, harmless
+	 * until then (27.2.1.1). */
+	const struct after_good tests[] = {
+		{ "vmresume-after-good-bad-pin-control", PIN_BASED_VM_EXEC_CONTROL,
+		  .or_bits = BIT(pin), .error = VMXERR_ENTRY_INVALID_CONTROL },
+		{ "vmresume-after-good-bad-proc-control", CPU_BASED_VM_EXEC_CONTROL,
+		  .or_bits = CPU_BASED_TPR_SHADOW, .error = VMXERR_ENTRY_INVALID_CONTROL,
+		  .pre = VIRTUAL_APIC_PAGE_ADDR, .pre_val = 0x1234 },
+		{ "vmresume-after-good-bad-host-cr0", HOST_CR0, .bad = read_cr0() & ~CR0_PE,
+		  .error = VMXERR_ENTRY_INVALID_HOST_STATE },
+		{ "vmresume-after-good-bad-host-fs-base", HOST_FS_BASE, .bad = 0x8000000000000000ULL,
+		  .error = VMXERR_ENTRY_INVALID_HOST_STATE },
+		{ "vmresume-after-good-bad-guest-tr", GUEST_TR_AR_BYTES, .bad = AR_TSS_BUSY | AR_UNUSABLE },
+	};
+	for (u32 i = 0; i < ARRAY_SIZE(tests); i++)
+		resume_fails_after_good(env, &tests[i]);
+}
+
 void vt_checks_entry(struct vt_env *env)
 {
 	struct vt_l2 l2 = vt_cpuid_l2(env);
@@ -103,6 +174,8 @@ void vt_checks_entry(struct vt_env *env)
 	vt_vmwrite(GUEST_RIP, vt_rd(GUEST_RIP) + 2);
 	vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at);
 	tg_end(&c);
+
+	vt_checks_resume_after_good(env);
 
 	tg_begin(&c, "vmresume-clear-error5");
 	vt_expect_res(&c, "VMCLEAR", vt_vmclear(vt_pa(env, VT_PG_VMCS_A)), VT_OK);
