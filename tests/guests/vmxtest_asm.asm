@@ -49,7 +49,7 @@ vt_r3_fault:
 
 ; ---- VM entry
 ; u64 vt_enter_raw(struct tg_regs *regs, int resume): HOST_RSP/HOST_RIP
-; point here; L2's registers come from *regs and go back there on a VM
+; point here (HOST_RIP written only if it differs); L2's registers come from *regs and go back there on a VM
 ; exit. Returns 0 after a VM exit, 1 if VMLAUNCH/VMRESUME faulted (the
 ; fault stub resumes at .fault), else RFLAGS after the failed instruction
 ; (which started with every arithmetic flag set).
@@ -63,7 +63,11 @@ vt_enter_raw:
 	vmwrite rax, rsp
 	lea rdx, [.exited]
 	mov rax, HOST_RIP
-	vmwrite rax, rdx
+	vmread rcx, rax                 ; written only when it changes, as
+	cmp rcx, rdx                    ; KVM does: an L0 that remembers which
+	je .host_rip_set                ; checks passed then sees entries with
+	vmwrite rax, rdx                ; no host-state VMWRITE in between
+.host_rip_set:
 	test esi, esi
 	jnz .resume
 	call load_l2_regs

@@ -247,8 +247,9 @@ static void root_checks(struct vt_env *env)
 	/* SDM 27.1 "Basic VM-Entry Checks": "If there is a current VMCS but
 	 * the current VMCS is a shadow VMCS, RFLAGS.CF is set to 1" (VMLAUNCH
 	 * pseudo-code: VMfailInvalid), before the launch state is looked at;
-	 * no VM-instruction error is recorded. (vt_enter VMWRITEs HOST_RSP and
-	 * HOST_RIP first: the round trips below come after it.) */
+	 * no VM-instruction error is recorded. (vt_enter VMWRITEs HOST_RSP,
+	 * and HOST_RIP where it differs, first: the round trips below come
+	 * after it.) */
 	tg_begin(&c, "shadow-vmlaunch-vmresume-vmfailinvalid");
 	vt_expect_res(&c, "VMLAUNCH with a shadow VMCS current", vt_enter(&regs, 0),
 		      VT_FAIL_INVALID);
