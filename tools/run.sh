@@ -28,6 +28,10 @@ port (COM1) to FILE. The emulator's own messages go to FILE.emu.
   --kvm                  QEMU only: -enable-kvm (nested VT-x on an Intel host)
   --help                 this text
 
+Environment: NV_BOCHS_TIME0 sets Bochs's clock time0 (default local: the
+host's time; a number of seconds since 1970 makes the guest's wall clock,
+and with it the emulated run, the same from boot to boot: make bench).
+
 A run ends when the monitor prints "[nestvisor] run ended: status N" and
 stops the emulator (Bochs: port 0x8900; QEMU: isa-debug-exit at port 0xf4,
 where a guest write of V makes QEMU exit with code 2*V+1).
@@ -151,7 +155,7 @@ romimage: file=$OVMF, address=0xffe00000
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 cpu: model=${cpu:-corei7_skylake_x}, count=1, ips=200000000, reset_on_triple_fault=0
 megs: $mem
-clock: sync=none, time0=local
+clock: sync=none, time0=${NV_BOCHS_TIME0:-local}
 ata0-master: type=disk, path="$image", mode=flat
 boot: disk
 com1: enabled=1, mode=file, dev=$log
