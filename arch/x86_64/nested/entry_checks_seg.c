@@ -2,18 +2,46 @@
  * limits and access rights of CS, SS, DS, ES, FS, GS, TR and LDTR. */
 #include "entry_checks_int.h"
 
-struct ec_seg {
-	u32 sel, base, limit, ar; /* field encodings */
-};
+#include <stddef.h>
 
-static const struct ec_seg ec_cs = { GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES };
-static const struct ec_seg ec_ss = { GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES };
-static const struct ec_seg ec_data[] = {
-	{ GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES },
-	{ GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES },
-	{ GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES },
-	{ GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES },
+/* A segment's four fields as places in struct vmcs12: the per-segment
+ * rules run over tables of these, and a direct load is what makes the
+ * checks cheap enough for every nested VM entry (a field looked up by
+ * an encoding known only at run time costs a jump table per read). */
+struct ec_seg {
+	u16 sel, base, limit, ar; /* offsetof(struct vmcs12, ...) */
 };
+#define EC_SEG(s) { offsetof(struct vmcs12, guest_##s##_selector), offsetof(struct vmcs12, guest_##s##_base), \
+		    offsetof(struct vmcs12, guest_##s##_limit), offsetof(struct vmcs12, guest_##s##_ar_bytes) }
+
+static const struct ec_seg ec_cs = EC_SEG(cs);
+static const struct ec_seg ec_ss = EC_SEG(ss);
+static const struct ec_seg ec_data[] = { EC_SEG(ds), EC_SEG(es), EC_SEG(fs), EC_SEG(gs) };
+
+static u32 seg_sel(const struct vmcs12 *v, const struct ec_seg *s)
+{
+	return *(const u16 *)((const u8 *)v + s->sel);
+}
+
+static u64 seg_base(const struct vmcs12 *v, const struct ec_seg *s)
+{
+	return *(const u64 *)((const u8 *)v + s->base);
+}
+
+static u32 seg_limit(const struct vmcs12 *v, const struct ec_seg *s)
+{
+	return *(const u32 *)((const u8 *)v + s->limit);
+}
+
+static u32 seg_ar(const struct vmcs12 *v, const struct ec_seg *s)
+{
+	return *(const u32 *)((const u8 *)v + s->ar);
+}
+
+_Static_assert(sizeof(((struct vmcs12 *)0)->guest_cs_selector) == 2, "selector width");
+_Static_assert(sizeof(((struct vmcs12 *)0)->guest_cs_base) == 8, "base width");
+_Static_assert(sizeof(((struct vmcs12 *)0)->guest_cs_limit) == 4, "limit width");
+_Static_assert(sizeof(((struct vmcs12 *)0)->guest_cs_ar_bytes) == 4, "access-rights width");
 
 static bool ec_usable(u32 ar)
 {
@@ -34,10 +62,10 @@ static bool ec_limit_g_ok(u32 limit, u32 ar)
 /* Virtual-8086 guest: every segment is real-mode-like. */
 static const char *ec_check_v8086_seg(const struct vmcs12 *v, const struct ec_seg *s)
 {
-	CC(F(s->base) != (u64)F32(s->sel) << 4,
+	CC(seg_base(v, s) != (u64)seg_sel(v, s) << 4,
 	   "27.3.1.2: virtual-8086 guest: CS/SS/DS/ES/FS/GS base is not selector << 4");
-	CC(F32(s->limit) != 0xffff, "27.3.1.2: virtual-8086 guest: CS/SS/DS/ES/FS/GS limit is not FFFFH");
-	CC(F32(s->ar) != EC_AR_V8086,
+	CC(seg_limit(v, s) != 0xffff, "27.3.1.2: virtual-8086 guest: CS/SS/DS/ES/FS/GS limit is not FFFFH");
+	CC(seg_ar(v, s) != EC_AR_V8086,
 	   "27.3.1.2: virtual-8086 guest: CS/SS/DS/ES/FS/GS access rights are not F3H");
 	return NULL;
 }
@@ -86,7 +114,7 @@ static const char *ec_check_ss(const struct vmcs12 *v, bool ug)
 
 static const char *ec_check_data_seg(const struct vmcs12 *v, const struct ec_seg *s, bool ug)
 {
-	u32 ar = F32(s->ar), type = EC_AR_TYPE(ar);
+	u32 ar = seg_ar(v, s), type = EC_AR_TYPE(ar);
 
 	if (!ec_usable(ar))
 		return NULL;
@@ -94,11 +122,11 @@ static const char *ec_check_data_seg(const struct vmcs12 *v, const struct ec_seg
 	CC((type & EC_AR_TYPE_CODE) && !(type & EC_AR_TYPE_READABLE),
 	   "27.3.1.2: DS/ES/FS/GS is an execute-only code segment");
 	CC(!(ar & VMX_AR_S), "27.3.1.2: DS/ES/FS/GS S bit is 0");
-	CC(!ug && type <= 11 && EC_AR_DPL(ar) < (F32(s->sel) & EC_SEL_RPL_MASK),
+	CC(!ug && type <= 11 && EC_AR_DPL(ar) < (seg_sel(v, s) & EC_SEL_RPL_MASK),
 	   "27.3.1.2: DS/ES/FS/GS DPL less than the RPL of its selector");
 	CC(!(ar & VMX_AR_P), "27.3.1.2: DS/ES/FS/GS not present");
 	CC(ar & EC_AR_RSVD_11_8, "27.3.1.2: DS/ES/FS/GS access-rights bits 11:8 set");
-	CC(!ec_limit_g_ok(F32(s->limit), ar), "27.3.1.2: DS/ES/FS/GS G bit inconsistent with the limit");
+	CC(!ec_limit_g_ok(seg_limit(v, s), ar), "27.3.1.2: DS/ES/FS/GS G bit inconsistent with the limit");
 	CC(ar & EC_AR_RSVD_31_17, "27.3.1.2: DS/ES/FS/GS access-rights bits 31:17 set");
 	return NULL;
 }
