@@ -18,25 +18,28 @@ struct vcpu boot_vcpu;
 #define VMX_BASIC_MEMTYPE(b) (((b) >> 50) & 0xf)
 #define VMX_BASIC_MEMTYPE_WB 6
 
-u64 vmcs_read(u32 field)
+/* The VM-instruction error of the current VMCS, read without recursing
+ * into vmcs_read_failed(). */
+static u64 instruction_error(void)
 {
-	u64 v;
-	u8 fail;
-	asm volatile("vmread %2, %0; setbe %1" : "=rm"(v), "=qm"(fail) : "r"((u64)field) : "cc");
-	if (fail)
-		panic("VMREAD %x failed (VM-instruction error %lu) from %p", field,
-		      field == VM_INSTRUCTION_ERROR ? 0 : vmcs_read(VM_INSTRUCTION_ERROR),
-		      __builtin_return_address(0));
-	return v;
+	u64 v = 0;
+	bool fail;
+	asm volatile("vmread %2, %0" : "=rm"(v), "=@ccbe"(fail) : "r"((u64)VM_INSTRUCTION_ERROR) : "cc");
+	return fail ? ~0ULL : v;
 }
 
-void vmcs_write(u32 field, u64 value)
+/* vmcs_read()/vmcs_write() failed; the return address is in the function
+ * that inlined them. */
+void vmcs_read_failed(u32 field)
 {
-	u8 fail;
-	asm volatile("vmwrite %1, %2; setbe %0" : "=qm"(fail) : "rm"(value), "r"((u64)field) : "cc", "memory");
-	if (fail)
-		panic("VMWRITE %x = %lx failed (VM-instruction error %lu) from %p", field, value,
-		      vmcs_read(VM_INSTRUCTION_ERROR), __builtin_return_address(0));
+	panic("VMREAD %x failed (VM-instruction error %lu) from %p", field,
+	      field == VM_INSTRUCTION_ERROR ? 0 : instruction_error(), __builtin_return_address(0));
+}
+
+void vmcs_write_failed(u32 field, u64 value)
+{
+	panic("VMWRITE %x = %lx failed (VM-instruction error %lu) from %p", field, value,
+	      instruction_error(), __builtin_return_address(0));
 }
 
 /* Mandatory capabilities: named when missing (the loader checks the same

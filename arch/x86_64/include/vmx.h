@@ -43,9 +43,30 @@ struct vcpu {
 extern struct vcpu boot_vcpu;
 
 /* VMREAD/VMWRITE: a failure is fatal and names the field, the
- * VM-instruction error and the caller (a failed VMWRITE is a monitor bug). */
-u64 vmcs_read(u32 field);
-void vmcs_write(u32 field, u64 value);
+ * VM-instruction error and the caller (a failed VMWRITE is a monitor bug).
+ * Inline: a nested round trip makes some 300 of them, and a call around
+ * each one costs more than the instruction (on Bochs, instructions are
+ * the whole cost). */
+void vmcs_read_failed(u32 field) __attribute__((noreturn, cold));
+void vmcs_write_failed(u32 field, u64 value) __attribute__((noreturn, cold));
+
+static inline u64 vmcs_read(u32 field)
+{
+	u64 v;
+	bool fail;
+	asm volatile("vmread %2, %0" : "=rm"(v), "=@ccbe"(fail) : "r"((u64)field) : "cc");
+	if (__builtin_expect(fail, 0))
+		vmcs_read_failed(field);
+	return v;
+}
+
+static inline void vmcs_write(u32 field, u64 value)
+{
+	bool fail;
+	asm volatile("vmwrite %1, %2" : "=@ccbe"(fail) : "rm"(value), "r"((u64)field) : "cc", "memory");
+	if (__builtin_expect(fail, 0))
+		vmcs_write_failed(field, value);
+}
 
 int vmx_capabilities_read(void); /* 0, or NV_E_NOVMX naming what is missing */
 int vmx_on(struct vcpu *v);
