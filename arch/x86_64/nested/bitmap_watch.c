@@ -17,7 +17,14 @@
  *    which the CPU then decides by the fresh copy.
  * So every access is decided by the bitmap's contents when it happens,
  * with no instruction emulated, and without monitor trap flag (which
- * Bochs's CPU model does not have) to catch the end of L2's write. */
+ * Bochs's CPU model does not have) to catch the end of L2's write.
+ *
+ * The pages stay write-protected in EPT01 between entries too, with or
+ * without EPT12: L1's first write to one lifts the protection, and that
+ * is how L0 knows its merged copy is stale. A nested entry whose bitmap
+ * pages nobody wrote since the last merge keeps the copies (vmcs02.c,
+ * nested_watch_copy_fresh): hypervisors write their bitmaps rarely and
+ * enter L2 often. */
 #include <vmx.h>
 #include <vmcs.h>
 #include <cpu.h>
@@ -94,16 +101,19 @@ void nested_watch_entry(struct vcpu *v, const struct vmcs12 *c)
 		n->ept02_watch_ok = true;
 	}
 	n->consulting = false;
-	/* Without EPT12, L2 runs on EPT01 and reaches every page of L1: the
-	 * pages are write-protected there (once, if two slots share one). */
+	/* The pages are write-protected in EPT01 (once, if two slots share
+	 * one). Without EPT12, L2 runs on EPT01 and reaches every page of L1:
+	 * that keeps it from writing them unseen. With EPT12 or without, it
+	 * tells L0 that L1 wrote one: until then the merged copy is still
+	 * right and the next entry keeps it (nested_watch_copy_fresh). */
 	for (int i = 0; i < NESTED_WATCHED; i++) {
-		if (n->watch_ept01[i] && (n->watch[i] != want[i] || ept12)) {
+		if (n->watch_ept01[i] && n->watch[i] != want[i]) {
 			ept01_writable(v, n->watch[i], true);
 			n->watch_ept01[i] = false;
 		}
 		n->watch[i] = want[i];
 	}
-	for (int i = 0; i < NESTED_WATCHED && !ept12; i++) {
+	for (int i = 0; i < NESTED_WATCHED; i++) {
 		if (want[i] == NOT_WATCHED || n->watch_ept01[i] || watched(n, want[i]) < i)
 			continue;
 		ept01_writable(v, want[i], false);
@@ -148,7 +158,7 @@ void nested_watch_rearm(struct vcpu *v)
 	const struct vmcs12 *c = n->cache;
 
 	n->consulting = false;
-	nested_vmcs02_bitmaps(v);
+	nested_vmcs02_bitmaps(v, true);
 	if (nested_l1_uses_ept(c)) {
 		/* No reverse map from L1 pages to EPT02 entries: EPT02 starts
 		 * afresh, and its fills see the pages read-only. */

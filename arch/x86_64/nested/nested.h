@@ -151,7 +151,18 @@ bool nested_watch_ept01_write(struct vcpu *v, u64 gpa, bool write);
 /* An I/O or MSR exit of L2 while VMCS02's copies are stale and L1's page
  * lets it through: fresh copies, pages read-only again; L2 retries. */
 void nested_watch_rearm(struct vcpu *v);
-void nested_vmcs02_bitmaps(struct vcpu *v);
+void nested_vmcs02_bitmaps(struct vcpu *v, bool force);
+
+/* The watch slots: L1's MSR bitmap, I/O bitmaps A and B. */
+enum { NESTED_WATCH_MSR, NESTED_WATCH_IO_A, NESTED_WATCH_IO_B };
+/* VMCS02's copy of slot SLOT was merged from GPA and nobody can have
+ * written that page since: it has stayed write-protected in EPT01 (L1's
+ * and an EPT01 L2's writes lift that) and L2 has not written it through
+ * EPT02 (that sets consulting). */
+static inline bool nested_watch_copy_fresh(const struct nested_vcpu *n, int slot, u64 gpa)
+{
+	return !n->consulting && n->watch[slot] == gpa && n->watch_ept01[slot];
+}
 
 int nested_shadow_init(struct vcpu *v);
 void nested_shadow_vmcs01_setup(struct vcpu *v);

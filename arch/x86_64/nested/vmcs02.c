@@ -133,8 +133,10 @@ static void merge_bitmap(u8 *out, u64 l1_gpa, const u8 *l0)
 
 /* VMCS02's MSR and I/O bitmaps from L1's as they are now, merged with
  * L0's (VMCS02 current): at a nested entry, and when L2 changed L1's page
- * (bitmap_watch.c). */
-void nested_vmcs02_bitmaps(struct vcpu *v)
+ * (bitmap_watch.c, FORCE). A copy merged from a page nobody has written
+ * since (nested_watch_copy_fresh) is kept: 4 KiB read and written less
+ * per bitmap and entry. */
+void nested_vmcs02_bitmaps(struct vcpu *v, bool force)
 {
 	struct nested_vcpu *n = &v->nested;
 	const struct vmcs12 *c = n->cache;
@@ -142,12 +144,15 @@ void nested_vmcs02_bitmaps(struct vcpu *v)
 
 	/* MSR accesses: L1's bitmap merged with L0's, or all exit. */
 	if (proc & CPU_BASED_USE_MSR_BITMAPS) {
-		merge_bitmap(n->msr_bitmap02, c->msr_bitmap, v->msr_bitmap);
+		if (force || !nested_watch_copy_fresh(n, NESTED_WATCH_MSR, c->msr_bitmap))
+			merge_bitmap(n->msr_bitmap02, c->msr_bitmap, v->msr_bitmap);
 		vmcs_write(MSR_BITMAP, (u64)n->msr_bitmap02);
 	}
 	if (proc & CPU_BASED_USE_IO_BITMAPS) {
-		merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
-		merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
+		if (force || !nested_watch_copy_fresh(n, NESTED_WATCH_IO_A, c->io_bitmap_a))
+			merge_bitmap(n->io_bitmap02_a, c->io_bitmap_a, v->io_bitmap_a);
+		if (force || !nested_watch_copy_fresh(n, NESTED_WATCH_IO_B, c->io_bitmap_b))
+			merge_bitmap(n->io_bitmap02_b, c->io_bitmap_b, v->io_bitmap_b);
 		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
 		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
 	}
@@ -173,7 +178,7 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	 * handles resumes L2 with what is left (preempt.c). */
 	nested_timer_entry(v, c);
 
-	nested_vmcs02_bitmaps(v);
+	nested_vmcs02_bitmaps(v, false);
 	/* I/O: with "use I/O bitmaps" L1's bitmaps decide, whatever
 	 * "unconditional I/O exiting" says (SDM 25.6.4); with neither, L2 may
 	 * use every port but L0's own (the debug-exit port). */
