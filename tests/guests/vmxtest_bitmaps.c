@@ -79,9 +79,11 @@ static void bit_set(u8 *bitmap, u32 n, bool on)
 }
 
 /* L1 changes the bitmap between VM entries: set, the access exits;
- * cleared, L2 goes on to its VMCALL, twice; set again, it exits. */
+ * cleared, L2 goes on to its VMCALL, twice; set again, it exits. With
+ * PROC2/EPTP, L2 runs on L1's EPT (an L0 that keeps its merged copy while
+ * nobody writes L1's page must see L1's writes there too). */
 static void l1_changes(struct vt_env *env, const char *name, const u8 *loop,
-		       const u8 *call, u32 reason, u32 len, u8 *bitmap, u32 bit)
+		       const u8 *call, u32 reason, u32 len, u8 *bitmap, u32 bit, u32 proc2, u64 eptp)
 {
 	struct tg_check c;
 	u32 proc = reason == EXIT_REASON_IO_INSTRUCTION ? CPU_BASED_USE_IO_BITMAPS :
@@ -92,9 +94,17 @@ static void l1_changes(struct vt_env *env, const char *name, const u8 *loop,
 		{ call, EXIT_REASON_VMCALL, VMCALL_LEN, 0 },
 	};
 
+	struct vt_l2 l2 = {
+		.rip = (u64)loop,
+		.rsp = vt_stack_top(env, VT_PG_L2_STACK_A, VT_L2_STACK_PAGES),
+		.proc = proc, .proc2 = proc2, .exc_bitmap = ~0u,
+	};
+
 	tg_begin(&c, name);
 	bit_set(bitmap, bit, true);
-	if (addr_setup(env, &c, loop, proc)) {
+	SetMem(&addr_regs, sizeof(addr_regs), 0);
+	if (vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c) &&
+	    (!proc2 || tg_expect(&c, vt_wr(EPT_POINTER, eptp), "VMWRITE EPT_POINTER"))) {
 		addr_regs.rdx = PORT_A;
 		addr_regs.rcx = MSR_IA32_SYSENTER_CS; /* WRMSR 0 (its guest value) */
 		if (addr_run_steps(&c, false, set, 1)) {
@@ -366,6 +376,13 @@ static void ept_checks(struct vt_env *env)
 	/* L2 writes the MSR bitmap through another guest-physical address. */
 	toggle_all(env, "addr-ept-alias-l2-toggles", SECONDARY_ENABLE_EPT, eptp, ALIAS_GPA);
 	ept_read_only(env, cap, eptp);
+	l1_changes(env, "addr-ept-l1-changes-io-bitmap", addr_l2_loop_in, addr_l2_loop_in_call,
+		   EXIT_REASON_IO_INSTRUCTION, 1, vt_page(env, VT_PG_IO_A), PORT_A,
+		   SECONDARY_ENABLE_EPT, eptp);
+	l1_changes(env, "addr-ept-l1-changes-msr-bitmap", addr_l2_loop_wrmsr,
+		   addr_l2_loop_wrmsr_call, EXIT_REASON_WRMSR, 2,
+		   vt_page(env, VT_PG_MSR_BITMAP) + MSRB_WRITE_LOW, MSR_IA32_SYSENTER_CS,
+		   SECONDARY_ENABLE_EPT, eptp);
 	mixed(env, "addr-ept-l2-writes-msr-bitmap-then-io", SECONDARY_ENABLE_EPT, eptp);
 	shared_page(env, "addr-ept-l2-toggles-shared-bitmap-page", SECONDARY_ENABLE_EPT, eptp);
 }
@@ -375,10 +392,10 @@ void addr_bitmap_checks(struct vt_env *env)
 	u8 *io_a = vt_page(env, VT_PG_IO_A), *msr = vt_page(env, VT_PG_MSR_BITMAP);
 
 	l1_changes(env, "addr-l1-changes-io-bitmap", addr_l2_loop_in, addr_l2_loop_in_call,
-		   EXIT_REASON_IO_INSTRUCTION, 1, io_a, PORT_A);
+		   EXIT_REASON_IO_INSTRUCTION, 1, io_a, PORT_A, 0, 0);
 	l1_changes(env, "addr-l1-changes-msr-bitmap", addr_l2_loop_wrmsr,
 		   addr_l2_loop_wrmsr_call, EXIT_REASON_WRMSR, 2, msr + MSRB_WRITE_LOW,
-		   MSR_IA32_SYSENTER_CS);
+		   MSR_IA32_SYSENTER_CS, 0, 0);
 	toggle_all(env, "addr-l2-toggles", 0, 0, 0);
 	mixed(env, "addr-l2-writes-msr-bitmap-then-io", 0, 0);
 	shared_page(env, "addr-l2-toggles-shared-bitmap-page", 0, 0);
