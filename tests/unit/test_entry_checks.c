@@ -65,6 +65,24 @@ static bool op_keeps_ctl_host(const struct ec_op *o)
 }
 
 static size_t known_good_cases; /* cases that compared the two paths */
+static size_t cr_seg_cases;     /* ... and with cr_seg_known_good */
+
+/* What 27.3.1.1-27.3.1.2 read (nested.h NESTED_CR_SEG_FIELDS; RFLAGS for
+ * its VM bit): a break that leaves these alone may be checked with
+ * l1_facts.cr_seg_known_good. */
+static const u32 cr_seg_inputs[] = {
+	GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_DR7, GUEST_IA32_DEBUGCTL, GUEST_SYSENTER_ESP,
+	GUEST_SYSENTER_EIP, GUEST_IA32_PAT, GUEST_IA32_EFER, GUEST_RFLAGS,
+	CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL, VM_ENTRY_CONTROLS,
+	GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+	GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR,
+	GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE,
+	GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE,
+	GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
+	GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT,
+	GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES,
+	GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES,
+};
 
 static void same_result(const struct entry_check_result *a, const struct entry_check_result *b)
 {
@@ -99,11 +117,33 @@ static void run_case(void **state)
 	same_result(&r, &kg);
 	if (k->kind == ENTRY_OK)
 		return;
-	bool keeps = true;
-	for (size_t i = 0; i < ARRAY_SIZE(k->brk) && k->brk[i].op != OP_END; i++)
+	bool keeps = true, caps_facts_kept = true;
+	for (size_t i = 0; i < ARRAY_SIZE(k->brk) && k->brk[i].op != OP_END; i++) {
 		keeps = keeps && op_keeps_ctl_host(&k->brk[i]);
+		caps_facts_kept = caps_facts_kept && k->brk[i].op != OP_CAP_OR &&
+				  k->brk[i].op != OP_CAP_CLR && k->brk[i].op != OP_FACT;
+	}
+	u64 before[ARRAY_SIZE(cr_seg_inputs)];
+	for (size_t i = 0; i < ARRAY_SIZE(cr_seg_inputs); i++)
+		before[i] = vmcs12_get(&tv, cr_seg_inputs[i]);
 	apply_ops(&tv, &caps, &f, k->brk, ARRAY_SIZE(k->brk));
 	r = nested_check_vmentry(&tv, &caps, &f);
+	/* The setup passed 27.3.1.1-2 too: a break that leaves their inputs
+	 * alone must give the same result when the caller vouches for them. */
+	bool cr_seg_kept = caps_facts_kept;
+	for (size_t i = 0; i < ARRAY_SIZE(cr_seg_inputs); i++)
+		cr_seg_kept = cr_seg_kept && vmcs12_get(&tv, cr_seg_inputs[i]) == before[i];
+	if (cr_seg_kept) {
+		struct l1_facts fk = f;
+		fk.cr_seg_known_good = true;
+		struct entry_check_result rk = nested_check_vmentry(&tv, &caps, &fk);
+		same_result(&r, &rk);
+		if (keeps) {
+			rk = nested_check_vmentry_known_good(&tv, &caps, &fk);
+			same_result(&r, &rk);
+		}
+		cr_seg_cases++;
+	}
 	/* The setup passed 27.2; a break that leaves the control and host
 	 * fields alone must fail the known-good path the same way. */
 	if (keeps) {
@@ -129,10 +169,11 @@ static void run_case(void **state)
 static void test_known_good_count(void **state)
 {
 	(void)state;
-	if (known_good_cases < 40)
-		fail_msg("only %zu cases compared the known-good path", known_good_cases);
-	printf("entry checks: %zu breaking cases compared with the known-good path\n",
-	       known_good_cases);
+	if (known_good_cases < 40 || cr_seg_cases < 40)
+		fail_msg("only %zu cases compared the known-good path, %zu cr_seg_known_good",
+			 known_good_cases, cr_seg_cases);
+	printf("entry checks: %zu breaking cases compared with the known-good path, %zu with "
+	       "cr_seg_known_good\n", known_good_cases, cr_seg_cases);
 }
 
 /* Several rules broken at once: the first category in the SDM's order

@@ -51,6 +51,13 @@ struct l1_facts {
 	 * MSR-load list. NULL skips those checks (and says so in the doc). */
 	entry_read_gpa_fn read_gpa;
 	void *read_ctx;
+	/* The caller vouches that every field 27.3.1.1 and 27.3.1.2 read
+	 * (guest CR0/CR3/CR4, DR7, IA32_DEBUGCTL, SYSENTER ESP/EIP, PAT,
+	 * EFER, the eight segment registers, RFLAGS, the primary, secondary
+	 * and VM-entry controls) holds what an entry that passed them held:
+	 * those rules are skipped, the result is the same (nested_entry.c
+	 * compares the fields with a copy at each entry). */
+	bool cr_seg_known_good;
 };
 
 /* One entry of a VM-exit/VM-entry MSR list (SDM 25.7.2, Table 25-15). */

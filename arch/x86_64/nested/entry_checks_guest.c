@@ -234,10 +234,13 @@ struct entry_check_result nested_check_guest_state(const struct vmcs12 *v,
 		const struct nested_caps *caps, const struct l1_facts *f_in)
 {
 	const struct l1_facts facts = ec_facts(f_in), *f = &facts;
-	const char *rule = ec_check_guest_cr_msr(v, caps, f);
+	const char *rule = NULL;
 
-	if (!rule)
-		rule = ec_check_guest_segments(v, caps, f);
+	if (!f->cr_seg_known_good) {
+		rule = ec_check_guest_cr_msr(v, caps, f);
+		if (!rule)
+			rule = ec_check_guest_segments(v, caps, f);
+	}
 	if (!rule)
 		rule = ec_check_guest_dt_rip(v, f);
 	if (!rule)

@@ -13,6 +13,22 @@
 
 struct vcpu;
 
+/* The VMCS12 fields the checks on guest control registers, MSRs and
+ * segment registers read (SDM 27.3.1.1-27.3.1.2; RFLAGS only for VM). */
+#define NESTED_CR_SEG_FIELDS(X)                                                           \
+	X(guest_cr0) X(guest_cr3) X(guest_cr4) X(guest_dr7) X(guest_ia32_debugctl)         \
+	X(guest_sysenter_esp) X(guest_sysenter_eip) X(guest_ia32_pat) X(guest_ia32_efer)   \
+	X(cpu_based_vm_exec_control) X(secondary_vm_exec_control) X(vm_entry_controls)     \
+	NESTED_SEG(X, es) NESTED_SEG(X, cs) NESTED_SEG(X, ss) NESTED_SEG(X, ds)            \
+	NESTED_SEG(X, fs) NESTED_SEG(X, gs) NESTED_SEG(X, ldtr) NESTED_SEG(X, tr)
+#define NESTED_SEG(X, s) X(guest_##s##_selector) X(guest_##s##_base) X(guest_##s##_limit) X(guest_##s##_ar_bytes)
+struct nested_cr_seg {
+#define NESTED_CR_SEG_MEMBER(m) u64 m;
+	NESTED_CR_SEG_FIELDS(NESTED_CR_SEG_MEMBER)
+#undef NESTED_CR_SEG_MEMBER
+	u64 rflags_vm;
+};
+
 struct nested_vcpu {
 	bool enabled;          /* VT-x is offered to the guest at all */
 	struct nested_caps caps; /* the capability MSRs L1 reads */
@@ -53,6 +69,10 @@ struct nested_vcpu {
 	bool ctl_host_ok;
 	u64 ctl_host_ptr;
 	bool ctl_host_lma;
+	/* A copy of the fields SDM 27.3.1.1 and 27.3.1.2 read, as the last
+	 * entry saw them, and whether that entry passed (nested_entry.c). */
+	struct nested_cr_seg cr_seg;
+	bool cr_seg_ok;
 
 	/* EPT02 = EPT12 o EPT01, built on L2's EPT violations (nested_ept.c). */
 	struct ept ept02;

@@ -24,6 +24,28 @@ static void fail_valid(struct nested_vcpu *n, u32 error)
 	guest_skip_instruction();
 }
 
+/* Do the fields 27.3.1.1-27.3.1.2 read hold what the last entry saw? The
+ * copy is brought up to date on the way, so it always holds this entry's
+ * values; n->cr_seg_ok then says whether they passed. */
+static bool cr_seg_unchanged(struct nested_vcpu *n, const struct vmcs12 *c)
+{
+	struct nested_cr_seg *s = &n->cr_seg;
+	bool same = true;
+#define NESTED_CR_SEG_CMP(m)                  \
+	if (s->m != (u64)c->m) {              \
+		same = false;                 \
+		s->m = c->m;                  \
+	}
+	NESTED_CR_SEG_FIELDS(NESTED_CR_SEG_CMP)
+#undef NESTED_CR_SEG_CMP
+	u64 vm = c->guest_rflags & RFLAGS_VM;
+	if (s->rflags_vm != vm) {
+		same = false;
+		s->rflags_vm = vm;
+	}
+	return same;
+}
+
 bool nested_vmentry(struct vcpu *v, bool launch)
 {
 	struct nested_vcpu *n = &v->nested;
@@ -68,6 +90,9 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 	 * (27.2.1.1-27.2.1.3). Where one names no RAM of L1's (or the
 	 * monitor's memory), L0 uses it as the CPU uses memory that is not
 	 * there: reads give all ones, writes vanish (vmcs02.c, nested_exit.c). */
+	/* 27.3.1.1-2 need not run again if their fields are unchanged since
+	 * an entry that passed (the L1 facts they read never change). */
+	facts.cr_seg_known_good = cr_seg_unchanged(n, c) && n->cr_seg_ok;
 	bool known_good = n->ctl_host_ok && n->ctl_host_ptr == facts.current_vmcs_ptr &&
 			  n->ctl_host_lma == facts.l1_long_mode;
 	struct entry_check_result r = known_good ? nested_check_vmentry_known_good(c, &n->caps, &facts)
@@ -79,6 +104,7 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 		n->ctl_host_ptr = facts.current_vmcs_ptr;
 		n->ctl_host_lma = facts.l1_long_mode;
 	}
+	n->cr_seg_ok = r.kind == ENTRY_OK;
 	if (r.kind == ENTRY_VMFAIL) {
 		pr_info("nested VM entry refused (VMfailValid %u): %s", r.vm_instruction_error, r.rule);
 		fail_valid(n, r.vm_instruction_error);
