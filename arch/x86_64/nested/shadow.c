@@ -93,26 +93,11 @@ static struct shadow_field {
 	bool ctl_host;  /* a control or host-state field (SDM 27.2 reads it) */
 } shadow_list[ARRAY_SIZE(hot_fields)];
 static u32 shadow_count;
-
-static u64 cache_load(const struct vmcs12 *c, const struct shadow_field *f)
-{
-	const u8 *p = (const u8 *)c + f->offset;
-	switch (f->width) {
-	case VMCS12_W16: return *(const u16 *)p;
-	case VMCS12_W32: return *(const u32 *)p;
-	default: return *(const u64 *)p;
-	}
-}
-
-static void cache_store(struct vmcs12 *c, const struct shadow_field *f, u64 v)
-{
-	u8 *p = (u8 *)c + f->offset;
-	switch (f->width) {
-	case VMCS12_W16: *(u16 *)p = (u16)v; break;
-	case VMCS12_W32: *(u32 *)p = (u32)v; break;
-	default: *(u64 *)p = v; break;
-	}
-}
+/* shadow_list sorted by width: 16-bit from by_width_start[0], 32-bit from
+ * [1], natural and 64-bit from [2], up to [3]. */
+static struct shadow_field by_width[ARRAY_SIZE(hot_fields)];
+static u32 by_width_start[4], by_width_count;
+#define CACHE_AT(c, f, type) (*(type *)((u8 *)(c) + (f)->offset))
 
 static bool shadowed(const struct nested_vcpu *n, const struct vmcs12_field *f)
 {
@@ -169,6 +154,18 @@ int nested_shadow_init(struct vcpu *v)
 		if (f->width == VMCS12_W64)
 			bitmap_clear(n->vmwrite_bitmap, f->encoding | 1);
 	}
+	/* The same list sorted by width for the syncs (plain loads and
+	 * stores in their loops). */
+	for (u32 w = 0; w < 3; w++) {
+		by_width_start[w] = by_width_count;
+		for (u32 i = 0; i < shadow_count; i++) {
+			u8 width = shadow_list[i].width;
+			u32 group = width == VMCS12_W16 ? 0 : width == VMCS12_W32 ? 1 : 2; /* 2: 64-bit, natural */
+			if (group == w)
+				by_width[by_width_count++] = shadow_list[i];
+		}
+	}
+	by_width_start[3] = by_width_count;
 	n->shadowing = true;
 	return 0;
 }
@@ -205,17 +202,22 @@ void nested_shadow_pull(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = 0; i < shadow_count; i++) {
-		const struct shadow_field *f = &shadow_list[i];
-		if (f->read_only)
-			continue;
-		u64 val = vmcs_read(f->encoding);
-		/* A control or host-state field L1 changed: the next entry
-		 * checks all of SDM 27.2 again (nested_entry.c). */
-		if (f->ctl_host && cache_load(n->cache, f) != val)
-			n->ctl_host_ok = false;
-		cache_store(n->cache, f, val);
+	/* A control or host-state field L1 changed: the next entry checks
+	 * all of SDM 27.2 again (nested_entry.c). */
+#define PULL(from, to, type)                                                   \
+	for (u32 i = by_width_start[from]; i < by_width_start[to]; i++) {       \
+		const struct shadow_field *f = &by_width[i];                   \
+		if (f->read_only)                                              \
+			continue;                                              \
+		type val = (type)vmcs_read(f->encoding);                       \
+		if (f->ctl_host && CACHE_AT(n->cache, f, type) != val)         \
+			n->ctl_host_ok = false;                                \
+		CACHE_AT(n->cache, f, type) = val;                             \
 	}
+	PULL(0, 1, u16)
+	PULL(1, 2, u32)
+	PULL(2, 3, u64)
+#undef PULL
 	back_to_vmcs01(v);
 }
 
@@ -226,8 +228,12 @@ void nested_shadow_push(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = 0; i < shadow_count; i++)
-		vmcs_write(shadow_list[i].encoding, cache_load(n->cache, &shadow_list[i]));
+	for (u32 i = by_width_start[0]; i < by_width_start[1]; i++)
+		vmcs_write(by_width[i].encoding, CACHE_AT(n->cache, &by_width[i], u16));
+	for (u32 i = by_width_start[1]; i < by_width_start[2]; i++)
+		vmcs_write(by_width[i].encoding, CACHE_AT(n->cache, &by_width[i], u32));
+	for (u32 i = by_width_start[2]; i < by_width_start[3]; i++)
+		vmcs_write(by_width[i].encoding, CACHE_AT(n->cache, &by_width[i], u64));
 	back_to_vmcs01(v);
 }
 

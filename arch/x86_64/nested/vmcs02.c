@@ -33,12 +33,16 @@ static const u32 guest_fields[] = {
 	GUEST_SYSENTER_CS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
 };
 
-/* guest_fields resolved once to their place in struct vmcs12: these
- * copies run at every nested VM entry and every reflected exit. */
-static struct {
+/* guest_fields resolved once to their place in struct vmcs12 and sorted
+ * by width, so that the copies, which run at every nested VM entry and
+ * every reflected exit, are plain loads and stores. */
+struct guest_slot {
+	u32 encoding;
 	u16 offset;
-	u8 width;
-} guest_slots[ARRAY_SIZE(guest_fields)];
+};
+static struct guest_slot slots16[ARRAY_SIZE(guest_fields)], slots32[ARRAY_SIZE(guest_fields)],
+	slots64[ARRAY_SIZE(guest_fields)];
+static u32 n16, n32, n64;
 
 static void resolve_guest_fields(void)
 {
@@ -50,38 +54,41 @@ static void resolve_guest_fields(void)
 		const struct vmcs12_field *f = vmcs12_field_find(guest_fields[i]);
 		if (!f)
 			panic("guest field %x missing from the VMCS12 table", guest_fields[i]);
-		guest_slots[i].offset = f->offset;
-		guest_slots[i].width = f->width;
+		struct guest_slot g = { guest_fields[i], f->offset };
+		if (f->width == VMCS12_W16)
+			slots16[n16++] = g;
+		else if (f->width == VMCS12_W32)
+			slots32[n32++] = g;
+		else
+			slots64[n64++] = g;
 	}
 }
 
-static u64 slot_load(const struct vmcs12 *c, u32 i)
-{
-	const u8 *p = (const u8 *)c + guest_slots[i].offset;
-	switch (guest_slots[i].width) {
-	case VMCS12_W16: return *(const u16 *)p;
-	case VMCS12_W32: return *(const u32 *)p;
-	default: return *(const u64 *)p;
-	}
-}
-
-static void slot_store(struct vmcs12 *c, u32 i, u64 v)
-{
-	u8 *p = (u8 *)c + guest_slots[i].offset;
-	switch (guest_slots[i].width) {
-	case VMCS12_W16: *(u16 *)p = (u16)v; break;
-	case VMCS12_W32: *(u32 *)p = (u32)v; break;
-	default: *(u64 *)p = v; break;
-	}
-}
+#define SLOT(c, g, type) (*(type *)((u8 *)(c) + (g).offset))
 
 /* SDM 28.3 "Saving Guest State": the fields L1's exit sees as L2 left
  * them, from the current VMCS (VMCS02). */
 void nested_guest_fields_save(struct vmcs12 *c)
 {
 	resolve_guest_fields();
-	for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
-		slot_store(c, i, vmcs_read(guest_fields[i]));
+	for (u32 i = 0; i < n16; i++)
+		SLOT(c, slots16[i], u16) = (u16)vmcs_read(slots16[i].encoding);
+	for (u32 i = 0; i < n32; i++)
+		SLOT(c, slots32[i], u32) = (u32)vmcs_read(slots32[i].encoding);
+	for (u32 i = 0; i < n64; i++)
+		SLOT(c, slots64[i], u64) = vmcs_read(slots64[i].encoding);
+}
+
+/* The same fields from VMCS12 into the current VMCS (VMCS02). */
+static void guest_fields_load(const struct vmcs12 *c)
+{
+	resolve_guest_fields();
+	for (u32 i = 0; i < n16; i++)
+		vmcs_write(slots16[i].encoding, SLOT(c, slots16[i], const u16));
+	for (u32 i = 0; i < n32; i++)
+		vmcs_write(slots32[i].encoding, SLOT(c, slots32[i], const u32));
+	for (u32 i = 0; i < n64; i++)
+		vmcs_write(slots64[i].encoding, SLOT(c, slots64[i], const u64));
 }
 
 /* L0's own bitmaps are fixed after boot and nearly empty: the words with
@@ -291,9 +298,7 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 
 static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
 {
-	resolve_guest_fields();
-	for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
-		vmcs_write(guest_fields[i], slot_load(c, i));
+	guest_fields_load(c);
 	vmcs_write(GUEST_CR0, c->guest_cr0);
 	vmcs_write(GUEST_CR4, c->guest_cr4);
 
