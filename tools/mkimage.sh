@@ -166,11 +166,18 @@ fi
 
 img=$tmp/image
 truncate -s "${size}M" "$img"
-# Fixed volume id and label so that equal inputs give comparable images.
+# Fixed volume id, label and timestamps (mkfs.vfat and mtools take the
+# time from SOURCE_DATE_EPOCH) so that equal inputs give the same image:
+# the firmware and the loader read the directory entries, and a benchmark
+# that boots an image twice must see the same bytes (docs/benchmarks.md).
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1764633600}
 mkfs.vfat -F 32 -n NESTVISOR -i 4e564d4d "$img" >/dev/null ||
 	die "mkfs.vfat failed"
 
 export MTOOLS_SKIP_CHECK=1
+# mkfs.vfat stamps the label's directory entry with the time of day:
+# mlabel writes it again with SOURCE_DATE_EPOCH's.
+mlabel -i "$img" ::NESTVISOR || die "mlabel failed"
 mdir() { # make /a/b/c on the image, each level once
 	local path="" part
 	local IFS=/
