@@ -101,7 +101,10 @@ boot_l2() { # bare|nestvisor
 }
 
 # kvmtest --bench's L2 under L1's KVM (docs/benchmarks.md, "three
-# columns"): single (bare Bochs: KVM is the only hypervisor), nestvisor (L1
+# columns"). Every Linux in these chains runs without address-space
+# randomization (nokaslr norandmaps; the l3 image's inner L1 gets them
+# from its init): Bochs's RDRAND differs from run to run, and so would
+# the kernel's and the processes' layout and with it a few instructions. single (bare Bochs: KVM is the only hypervisor), nestvisor (L1
 # on the monitor), kvm-l0 (the l3 image on bare Bochs: its L1's KVM is L0
 # for an L1 Linux whose KVM runs the timed L2).
 boot_kvm() { # single|nestvisor|kvm-l0 NAME
@@ -114,7 +117,8 @@ boot_kvm() { # single|nestvisor|kvm-l0 NAME
 	kvm-l0) ird=$initrd_l3 test="l3-bench nestvisor.l2mem=128" ;;
 	esac
 	boot "$2" 1800 "$stop" --loader "$loader" --kernel "$kernel" --initrd "$ird" \
-		--cmdline "console=ttyS0,115200 quiet nestvisor.test=$test" --debug-exit yes "${args[@]}"
+		--cmdline "console=ttyS0,115200 quiet nokaslr norandmaps nestvisor.test=$test" \
+		--debug-exit yes "${args[@]}"
 }
 
 # The guest's lines, each once (the firmware console may repeat them).
