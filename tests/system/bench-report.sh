@@ -11,6 +11,10 @@
 # and once:
 #   bench-report/ratios            every measurement row of the table has
 #                                  both columns and a ratio computed from them
+#   bench-report/kvm-ratios        the same for the Linux/KVM table: three
+#                                  columns, the ratios against single level
+#                                  and KVM as L0 computed from them, and a
+#                                  row of L0 exits per operation for each
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -72,5 +76,22 @@ if [ -n "$first" ] && [ -s "$tmp/$first/table.txt" ]; then
 	fi
 else
 	fail bench-report/ratios "no table was written"
+fi
+# The Linux/KVM rows: name, single "med (min)", KVM as L0 "med (min)",
+# nestvisor "med (min)", nestvisor / single, nestvisor / KVM as L0.
+if [ -n "$first" ] && [ -s "$tmp/$first/table.txt" ]; then
+	t=$tmp/$first/table.txt
+	bad=$(sed -n '/^L2 op /,/^$/p' "$t" | sed '1d;/^$/d' |
+		while read -r name s _ k _ n _ rs rk; do
+			want=$(echo "$s $k $n" | LC_ALL=C awk '{ if ($1 > 0 && $2 > 0) printf "%.2fx %.2fx", $3 / $1, $3 / $2 }' 2>/dev/null)
+			[ -n "$want" ] && [ "$rs $rk" = "$want" ] || echo "$name: '$s' '$k' '$n' ratios '$rs $rk'"
+		done)
+	rows=$(sed -n '/^L2 op /,/^$/p' "$t" | sed '1d;/^$/d' | wc -l)
+	exits=$(sed -n '/^L2 operation  /,/^$/p' "$t" | awk 'NF == 4 && $2 ~ /^[0-9.]+$/ && $3 ~ /^[0-9.]+$/' | wc -l)
+	if [ "$rows" -ge 4 ] && [ -z "$bad" ] && [ "$exits" -eq "$rows" ]; then
+		pass bench-report/kvm-ratios
+	else
+		fail bench-report/kvm-ratios "${bad:-$rows rows, $exits rows of exits} (table: $t)"
+	fi
 fi
 results_status
