@@ -51,7 +51,7 @@ MON_C := \
 	arch/x86_64/vmcs_setup.c arch/x86_64/exit.c arch/x86_64/exit_cpuid.c \
 	arch/x86_64/exit_msr.c arch/x86_64/exit_cr.c arch/x86_64/exit_misc.c \
 	arch/x86_64/ept.c arch/x86_64/exit_reason.c arch/x86_64/cpuid_policy.c \
-	arch/x86_64/msr_policy.c arch/x86_64/guest_mem.c arch/x86_64/guest_state.c \
+	arch/x86_64/msr_policy.c arch/x86_64/l1d.c arch/x86_64/guest_mem.c arch/x86_64/guest_state.c \
 	$(NESTED_C) \
 	drivers/serial.c
 MON_ASM := arch/x86_64/entry.asm arch/x86_64/idt.asm

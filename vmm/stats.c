@@ -4,7 +4,7 @@
 #include "lib.h"
 
 static u64 l1_counts[NV_EXIT_REASONS], l2_counts[NV_EXIT_REASONS];
-static u64 l1_total, l2_total, reflected, l0_for_reflected, l2_shadowed;
+static u64 l1_total, l2_total, reflected, l0_for_reflected, l2_shadowed, l1d_flushes;
 
 void stats_count_l1(u32 reason)
 {
@@ -37,6 +37,12 @@ void stats_count_l0_for_reflected(void)
 void stats_count_l2_shadowed(void)
 {
 	l2_shadowed++;
+}
+
+/* The L1 data cache flushed before an entry to L2 (arch's L1TF answer). */
+void stats_count_l1d_flush(void)
+{
+	l1d_flushes++;
 }
 
 u64 stats_l1(u32 reason)
@@ -73,6 +79,8 @@ void stats_print(void)
 			pr_info("  %2u %-24s %10lu", r, arch_exit_reason_name(r), l2_counts[r]);
 	if (l2_shadowed)
 		pr_info("exit statistics: %lu L2 VMREAD/VMWRITE executed on L1's shadow VMCS", l2_shadowed);
+	if (l1d_flushes)
+		pr_info("exit statistics: %lu L1D flushes before entering L2", l1d_flushes);
 }
 
 /* The counts so far, for a benchmark to take differences of
@@ -83,8 +91,9 @@ void stats_print_mark(u32 label)
 	char by[160];
 	size_t len = 0;
 
-	pr_info("stats mark %u: L1 exits %lu, L2 exits %lu, reflected %lu, L1 exits while handling them %lu",
-		label, l1_total, l2_total, reflected, l0_for_reflected);
+	pr_info("stats mark %u: L1 exits %lu, L2 exits %lu, reflected %lu, L1 exits while handling them %lu, "
+		"L1D flushes %lu",
+		label, l1_total, l2_total, reflected, l0_for_reflected, l1d_flushes);
 	for (u32 r = 0; r < NV_EXIT_REASONS; r++) {
 		if (!l1_counts[r])
 			continue;

@@ -31,6 +31,7 @@ void stats_count_l2(u32 basic_reason);
 void stats_count_reflected(void);
 void stats_count_l0_for_reflected(void);
 void stats_count_l2_shadowed(void);
+void stats_count_l1d_flush(void);
 u64 stats_l1(u32 basic_reason);
 void stats_fill(struct nv_exit_stats *s);
 void stats_print(void);

@@ -27,8 +27,12 @@ void cpuid_policy_apply(u32 leaf, u32 subleaf, struct cpuid_regs *r,
 		cpuid_set_bit(&r->ecx, CPUID_1_ECX_OSXSAVE, p->guest_cr4 & CPUID_CR4_OSXSAVE);
 		return;
 	case CPUID_LEAF_EXT_FEATURES:
-		if (subleaf == 0)
+		if (subleaf == 0) {
 			cpuid_set_bit(&r->ecx, CPUID_7_ECX_OSPKE, p->guest_cr4 & CPUID_CR4_PKE);
+			/* The monitor answers RDMSR IA32_ARCH_CAPABILITIES
+			 * itself (msr_policy.c, l1d.c), on every CPU. */
+			r->edx |= (u32)CPUID_7_EDX_ARCH_CAPABILITIES;
+		}
 		return;
 	case NV_CPUID_BASE:
 		r->eax = NV_CPUID_MAX_LEAF;

@@ -10,6 +10,7 @@
 #include <vmm.h>
 #include <log.h>
 #include <trace.h>
+#include <l1d.h>
 
 /* An NMI taken while the monitor ran belongs to the guest: inject it when
  * nothing blocks NMI delivery (SDM 27.3.1.5 checks), else keep it. */
@@ -105,6 +106,10 @@ static inline __attribute__((always_inline)) int exit_dispatch(struct guest_regs
 	default:
 		guest_report_and_stop("unexpected VM exit");
 	}
+	/* L1's VMLAUNCH/VMRESUME succeeded: L2 runs next, with L1's data
+	 * in the L1D cache (l1d.c). */
+	if (v->nested.in_l2)
+		l1d_flush_before_l2();
 out:
 	/* An NMI the monitor took belongs to L1's machine: it waits while L2
 	 * runs and is injected when L1 next runs. */

@@ -5,6 +5,7 @@
 #include <cpu.h>
 #include <msr_policy.h>
 #include <msr.h>
+#include <l1d.h>
 #include <guest_state.h>
 #include <vmm.h>
 
@@ -18,7 +19,8 @@ void exit_rdmsr(struct vcpu *v)
 	struct guest_regs *g = v->regs;
 	u32 msr = (u32)g->gpr[GPR_RCX];
 	u64 value = 0;
-	struct msr_policy policy = { .expose_vmx = v->nested.enabled };
+	struct msr_policy policy = { .expose_vmx = v->nested.enabled,
+				      .arch_capabilities = l1d_guest_arch_capabilities() };
 
 	/* L1's VMX capability MSRs describe what nestvisor emulates. */
 	if (nested_rdmsr(v, msr, &value))
@@ -46,7 +48,8 @@ void exit_wrmsr(struct vcpu *v)
 	struct guest_regs *g = v->regs;
 	u32 msr = (u32)g->gpr[GPR_RCX];
 	u64 value = (g->gpr[GPR_RDX] << 32) | (u32)g->gpr[GPR_RAX];
-	struct msr_policy policy = { .expose_vmx = v->nested.enabled };
+	struct msr_policy policy = { .expose_vmx = v->nested.enabled,
+				      .arch_capabilities = l1d_guest_arch_capabilities() };
 
 	/* SDM Vol. 3A "Relocating the Local APIC Registers": a base inside
 	 * the monitor's memory would put APIC registers over it. */

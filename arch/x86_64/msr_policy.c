@@ -21,6 +21,12 @@ enum msr_action msr_policy_rdmsr(u32 msr, const struct msr_policy *p, u64 *value
 			*value |= FEATURE_CONTROL_VMXON_OUTSIDE_SMX;
 		return MSR_EMULATE;
 	}
+	if (msr == MSR_IA32_ARCH_CAPABILITIES) {
+		/* Enumerated by CPUID.(EAX=7,ECX=0):EDX[29], which the
+		 * monitor sets for the guest (cpuid_policy.c). */
+		*value = p->arch_capabilities;
+		return MSR_EMULATE;
+	}
 	if (msr_is_vmx(msr)) {
 		/* SDM Appendix A: these MSRs exist only if CPUID.1:ECX.VMX = 1;
 		 * a later issue computes the values offered to the guest. */
@@ -36,9 +42,9 @@ enum msr_action msr_policy_wrmsr(u32 msr, u64 value, const struct msr_policy *p)
 {
 	(void)value;
 	(void)p;
-	/* WRMSR to a locked IA32_FEATURE_CONTROL, or to any read-only VMX
-	 * capability MSR, raises #GP(0). */
-	if (msr == MSR_IA32_FEATURE_CONTROL || msr_is_vmx(msr))
+	/* WRMSR to a locked IA32_FEATURE_CONTROL, or to a read-only
+	 * capability MSR (VMX, IA32_ARCH_CAPABILITIES), raises #GP(0). */
+	if (msr == MSR_IA32_FEATURE_CONTROL || msr == MSR_IA32_ARCH_CAPABILITIES || msr_is_vmx(msr))
 		return MSR_INJECT_GP;
 	return MSR_PASSTHROUGH;
 }

@@ -9,6 +9,7 @@
 #include <log.h>
 #include <lib.h>
 #include <serial.h>
+#include <l1d.h>
 
 struct vmx_caps vmx_caps;
 struct vcpu boot_vcpu;
@@ -165,6 +166,7 @@ int arch_init(struct nv_bootinfo *bi)
 		VMX_BASIC_REVISION(vmx_caps.basic), vmx_caps.ept_vpid, (u32)(vmx_caps.procbased2 >> 32));
 	if ((err = host_setup(bi)))
 		return err;
+	l1d_init();
 	if ((err = ept_setup(v, bi)))
 		return err;
 	/* CR0/CR4 as the firmware had them, before vmx_on() sets the bits VMX

@@ -86,6 +86,22 @@ void hct_checks_cpuid(struct hct_env *env)
 		  "EBX:ECX:EDX expected \"NestVisorVMM\", got \"%s\"", sig);
 	tg_end(&c);
 
+	/* IA32_ARCH_CAPABILITIES, enumerated by CPUID.(EAX=7,ECX=0):EDX[29],
+	 * read-only (SDM Vol. 4, Table 2-2): the monitor offers it on every
+	 * CPU with SKIP_L1DFL_VMENTRY (bit 3) set, because it flushes L1D
+	 * before entering L2 itself (arch/x86_64/l1d.c). */
+	tg_begin(&c, "arch-capabilities-skip-l1d-flush");
+	tg_cpuid(7, 0, r);
+	if (tg_expect(&c, r[3] & BIT(29), "CPUID.7.0:EDX[29] expected 1, EDX=%x", r[3])) {
+		u64 caps = 0;
+		u32 vec = tg_rdmsr_safe(MSR_IA32_ARCH_CAPABILITIES, &caps);
+		if (tg_expect(&c, vec == TG_NO_FAULT, "RDMSR 0x10a raised %s", tg_vector_name(vec)))
+			tg_expect(&c, caps & BIT(3), "SKIP_L1DFL_VMENTRY (bit 3) expected 1, MSR=%lx", caps);
+		vec = tg_wrmsr_safe(MSR_IA32_ARCH_CAPABILITIES, caps);
+		tg_expect(&c, vec == EXC_GP, "WRMSR 0x10a expected #GP, got %s", tg_vector_name(vec));
+	}
+	tg_end(&c);
+
 	tg_begin(&c, "cpuid-version");
 	tg_cpuid(NV_CPUID_MAX_LEAF, 0, r);
 	tg_expect(&c, r[0] == NV_VERSION, "EAX expected %x, got %x", NV_VERSION, r[0]);

@@ -122,6 +122,27 @@ test_bare() {
 	# 2^32 / 10 s: Bochs's rate 0 at a 3.5-GHz TSC is one (nestvisor
 	# offers rate 5 and scales, so KVM takes its timer).
 	expect_log "$log" 'nestvisor-l1: kvm_intel preemption_timer=N' $t/kvm-refuses-rate-0-timer
+	# Bochs's CPU model looks affected by L1TF (no IA32_ARCH_CAPABILITIES):
+	# KVM flushes L1D itself before entering L2, when something may have
+	# filled it ("cond").
+	expect_log "$log" 'nestvisor-l1: kvm_intel vmentry_l1d_flush=cond' $t/kvm-flushes-l1d
+}
+
+# The monitor flushes L1D before every entry to L2 that L1's VMLAUNCH or
+# VMRESUME makes (arch/x86_64/l1d.c): as many flushes as those exits, from
+# the exit statistics at the end of the run.
+check_l1d_flushes() { # TEST LOG
+	local flushes entries
+	flushes=$(grep -aoE 'exit statistics: [0-9]+ L1D flushes before entering L2' "$2" | awk '{print $3}')
+	entries=$(sed -n '/exits from L1/,/exits from L2/p' "$2" | tr -d '\r' |
+		awk '$3 == "VMLAUNCH" || $3 == "VMRESUME" { n += $4 } END { print n + 0 }')
+	if [ -z "$flushes" ]; then
+		fail "$1" "no 'L1D flushes' line in the exit statistics ($2)"
+	elif [ "$flushes" -ne "$entries" ] || [ "$entries" -eq 0 ]; then
+		fail "$1" "$flushes L1D flushes for $entries VMLAUNCH/VMRESUME exits of L1"
+	else
+		pass "$1"
+	fi
 }
 
 test_nestvisor() {
@@ -147,6 +168,10 @@ test_nestvisor() {
 	# KVM takes both (it uses PML for dirty logging).
 	expect_log "$log" 'nestvisor-l1: kvm_intel eptad=Y' $t/l1-kvm-ept-ad
 	expect_log "$log" 'nestvisor-l1: kvm_intel pml=Y' $t/l1-kvm-pml
+	# IA32_ARCH_CAPABILITIES.SKIP_L1DFL_VMENTRY: L1's KVM leaves its own
+	# L1D flush to the monitor, which flushes before each entry to L2.
+	expect_log "$log" 'nestvisor-l1: kvm_intel vmentry_l1d_flush=not' $t/l1-kvm-leaves-l1d-flush-to-l0 # ("not required"; the monitor's log may cut the line)
+	check_l1d_flushes $t/l1d-flush-every-l2-entry "$log"
 	# KVM's dirty log, every line (the pages of L2's page tables, code and
 	# data included), as on bare Bochs.
 	if [ "${NV_TEST_REFERENCE:-1}" = 0 ]; then

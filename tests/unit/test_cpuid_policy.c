@@ -74,12 +74,33 @@ static void test_leaf7_ospke(void **state)
 	out = apply(7, 0, in, false, 0);
 	assert_int_equal(out.ecx, in.ecx & ~(1u << 4));
 	assert_int_equal(out.ebx, in.ebx);
-	assert_int_equal(out.edx, in.edx);
+	assert_int_equal(out.edx, in.edx | (1u << 29));
 	out = apply(7, 0, in, false, CR4_PKE);
 	assert_int_equal(out.ecx, in.ecx | (1u << 4));
 	/* Subleaf 1 has a different layout: untouched. */
 	out = apply(7, 1, in, false, CR4_PKE);
 	assert_memory_equal(&out, &in, sizeof(in));
+}
+
+/* EDX[29]: IA32_ARCH_CAPABILITIES exists, on every CPU (the monitor
+ * answers it); EDX[28], IA32_FLUSH_CMD, is the CPU's own. */
+static void test_leaf7_arch_capabilities(void **state)
+{
+	struct cpuid_regs in = { 0, 0, 0, 0 }, out;
+
+	(void)state;
+	out = apply(7, 0, in, true, 0);
+	assert_int_equal(out.edx, 1u << 29);
+	in.edx = 1u << 28;
+	out = apply(7, 0, in, true, 0);
+	assert_int_equal(out.edx, (1u << 28) | (1u << 29));
+	in.edx = 0xffffffff;
+	out = apply(7, 0, in, false, 0);
+	assert_int_equal(out.edx, 0xffffffff);
+	/* Only subleaf 0 enumerates it. */
+	in.edx = 0;
+	out = apply(7, 1, in, true, 0);
+	assert_int_equal(out.edx, 0);
 }
 
 static void test_hypervisor_leaves(void **state)
@@ -153,6 +174,7 @@ int unit_cpuid_policy(void)
 		cmocka_unit_test(test_leaf1_smx_hidden),
 		cmocka_unit_test(test_leaf1_osxsave_follows_guest_cr4),
 		cmocka_unit_test(test_leaf7_ospke),
+		cmocka_unit_test(test_leaf7_arch_capabilities),
 		cmocka_unit_test(test_hypervisor_leaves),
 		cmocka_unit_test(test_xcr0_valid),
 	};

@@ -7,8 +7,8 @@
 #include "msr_policy.h"
 #include "msr.h"
 
-static const struct msr_policy no_vmx = { .expose_vmx = false };
-static const struct msr_policy with_vmx = { .expose_vmx = true };
+static const struct msr_policy no_vmx = { .expose_vmx = false, .arch_capabilities = 1u << 3 };
+static const struct msr_policy with_vmx = { .expose_vmx = true, .arch_capabilities = 0x2b };
 
 /* Architectural MSRs the guest owns: always passed through. */
 static const u32 plain_msrs[] = {
@@ -61,10 +61,29 @@ static void test_with_vmx(void **state)
 		assert_int_equal(msr_policy_rdmsr(plain_msrs[i], &with_vmx, &v), MSR_PASSTHROUGH);
 }
 
+/* IA32_ARCH_CAPABILITIES (0x10a): read-only, the policy's value whether
+ * or not VMX is offered; IA32_FLUSH_CMD (0x10b) is the CPU's. */
+static void test_arch_capabilities(void **state)
+{
+	u64 v = 0xdead;
+
+	(void)state;
+	assert_int_equal(msr_policy_rdmsr(0x10a, &no_vmx, &v), MSR_EMULATE);
+	assert_int_equal(v, 1u << 3);
+	assert_int_equal(msr_policy_rdmsr(0x10a, &with_vmx, &v), MSR_EMULATE);
+	assert_int_equal(v, 0x2b);
+	assert_int_equal(msr_policy_wrmsr(0x10a, 0x2b, &with_vmx), MSR_INJECT_GP);
+	assert_int_equal(msr_policy_wrmsr(0x10a, 0, &no_vmx), MSR_INJECT_GP);
+	assert_int_equal(msr_policy_rdmsr(0x10b, &with_vmx, &v), MSR_PASSTHROUGH);
+	assert_int_equal(msr_policy_wrmsr(0x10b, 1, &with_vmx), MSR_PASSTHROUGH);
+}
+
 static void test_msr_names(void **state)
 {
 	(void)state;
 	assert_int_equal(MSR_IA32_FEATURE_CONTROL, 0x3a);
+	assert_int_equal(MSR_IA32_ARCH_CAPABILITIES, 0x10a);
+	assert_int_equal(MSR_IA32_FLUSH_CMD, 0x10b);
 	assert_int_equal(MSR_IA32_VMX_BASIC, 0x480);
 	assert_int_equal(MSR_IA32_VMX_VMCS_ENUM, 0x48a);
 	assert_int_equal(MSR_IA32_VMX_EPT_VPID_CAP, 0x48c);
@@ -104,14 +123,17 @@ static void test_msr_bitmap_positions(void **state)
 	assert_true(bit_at(map, 0x92, 1));
 	assert_true(bit_at(map, 2048 + 0x90, 0));
 	assert_true(bit_at(map, 2048 + 0x92, 1));
+	/* 0x10a: byte 0x21, bit 2, both ways. */
+	assert_true(bit_at(map, 0x21, 2));
+	assert_true(bit_at(map, 2048 + 0x21, 2));
 	/* EFER (0xc0000080) passes: read-high byte 1024 + 0x10 bit 0 clear. */
 	assert_false(bit_at(map, 1024 + 0x10, 0));
 	assert_false(bit_at(map, 3072 + 0x10, 0));
-	/* Only FEATURE_CONTROL and the VMX range are intercepted, both ways;
-	 * nothing in the high ranges. */
+	/* Only FEATURE_CONTROL, ARCH_CAPABILITIES and the VMX range are
+	 * intercepted, both ways; nothing in the high ranges. */
 	int vmx_range = MSR_IA32_VMX_LAST - MSR_IA32_VMX_FIRST + 1;
-	assert_int_equal(popcount_map(map, 1024), 1 + vmx_range);
-	assert_int_equal(popcount_map(map + 2048, 1024), 1 + vmx_range);
+	assert_int_equal(popcount_map(map, 1024), 2 + vmx_range);
+	assert_int_equal(popcount_map(map + 2048, 1024), 2 + vmx_range);
 	assert_int_equal(popcount_map(map + 1024, 1024), 0);
 	assert_int_equal(popcount_map(map + 3072, 1024), 0);
 }
@@ -216,6 +238,7 @@ int unit_msr_policy(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_vmx),
 		cmocka_unit_test(test_with_vmx),
+		cmocka_unit_test(test_arch_capabilities),
 		cmocka_unit_test(test_msr_names),
 		cmocka_unit_test(test_msr_bitmap_positions),
 		cmocka_unit_test(test_msr_bitmap_intercepts),

@@ -16,8 +16,10 @@
 #define CPUID_1_ECX_SMX BIT(6)
 #define CPUID_1_ECX_OSXSAVE BIT(27)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)
-/* CPUID.(EAX=7,ECX=0):ECX */
+/* CPUID.(EAX=7,ECX=0):ECX and EDX */
 #define CPUID_7_ECX_OSPKE BIT(4)
+#define CPUID_7_EDX_L1D_FLUSH BIT(28)          /* IA32_FLUSH_CMD exists */
+#define CPUID_7_EDX_ARCH_CAPABILITIES BIT(29)  /* IA32_ARCH_CAPABILITIES exists */
 
 /* CR4 bits that CPUID reflects. */
 #define CPUID_CR4_OSXSAVE BIT(18)

@@ -14,7 +14,8 @@ enum msr_action {
 };
 
 struct msr_policy {
-	bool expose_vmx; /* the guest sees VT-x (nested) */
+	bool expose_vmx;       /* the guest sees VT-x (nested) */
+	u64 arch_capabilities; /* what RDMSR IA32_ARCH_CAPABILITIES returns (l1d.h) */
 };
 
 enum msr_action msr_policy_rdmsr(u32 msr, const struct msr_policy *p, u64 *value);

@@ -7,6 +7,7 @@
 #include <cpu.h>
 #include <msr.h>
 #include <msr_policy.h>
+#include <l1d.h>
 #include <exit_reason.h>
 #include <guest_state.h>
 #include <nested/nested.h>
@@ -24,7 +25,12 @@ struct msr_entry {
 };
 _Static_assert(sizeof(struct msr_entry) == 16, "SDM 25.7.2 MSR-list entry");
 
-static const struct msr_policy l1_msr_policy = { .expose_vmx = true };
+/* The MSRs a list entry names are L1's machine's (L2's, through L1). */
+static struct msr_policy l1_msr_policy(void)
+{
+	return (struct msr_policy){ .expose_vmx = true, .arch_capabilities = l1d_guest_arch_capabilities() };
+}
+
 
 /* MSRs whose value lives in the VMCS guest-state area: a list entry for
  * them reads or writes the current VMCS (VMCS02 at entry, VMCS01 when
@@ -62,6 +68,8 @@ static bool pat_valid(u64 pat)
  * failing entry in *bad (0 on success). */
 int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 {
+	struct msr_policy policy = l1_msr_policy();
+
 	(void)v;
 	for (u32 i = 0; i < count; i++) {
 		struct msr_entry e;
@@ -85,7 +93,7 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 			vmcs_write(field, e.value);
 			continue;
 		}
-		switch (msr_policy_wrmsr(msr, e.value, &l1_msr_policy)) {
+		switch (msr_policy_wrmsr(msr, e.value, &policy)) {
 		case MSR_EMULATE:
 			break;
 		case MSR_PASSTHROUGH:
@@ -105,6 +113,8 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
  * a value stored there vanishes. */
 static int msr_list_store(struct vcpu *v, u64 gpa, u32 count)
 {
+	struct msr_policy policy = l1_msr_policy();
+
 	for (u32 i = 0; i < count; i++) {
 		struct msr_entry e;
 		u64 at = gpa + (u64)i * sizeof(e), value;
@@ -115,7 +125,7 @@ static int msr_list_store(struct vcpu *v, u64 gpa, u32 count)
 		if (field) {
 			value = vmcs_read(field); /* VMCS02: L2's value */
 		} else if (!nested_rdmsr(v, e.index, &value)) {
-			enum msr_action a = msr_policy_rdmsr(e.index, &l1_msr_policy, &value);
+			enum msr_action a = msr_policy_rdmsr(e.index, &policy, &value);
 			if (a == MSR_INJECT_GP || (a == MSR_PASSTHROUGH && rdmsr_safe(e.index, &value)))
 				return -1;
 		}
