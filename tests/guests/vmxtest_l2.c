@@ -100,6 +100,63 @@ static void resume_fails_after_good(struct vt_env *env, const struct after_good 
 	tg_end(&c);
 }
 
+/* A valid control written after good entries takes effect at the next
+ * one: an L0 that keeps VMCS02's controls between entries must see the
+ * change. The VMX-preemption timer turned on with a value of 0 exits
+ * before L2 runs an instruction (SDM 27.7.4). */
+static void vt_check_resume_new_control(struct vt_env *env)
+{
+	struct vt_l2 l2 = vt_cpuid_l2(env);
+	struct tg_check c;
+
+	tg_begin(&c, "vmresume-after-good-new-control-takes-effect");
+	if (vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c) &&
+	    vt_expect_exit(&c, vt_enter(&regs, 0), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at)) {
+		u64 pin = vt_rd(PIN_BASED_VM_EXEC_CONTROL);
+		vt_vmwrite(GUEST_RIP, vt_rd(GUEST_RIP) + 2);
+		if (vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at) &&
+		    tg_expect(&c, env->caps.pin1 & PIN_BASED_VMX_PREEMPTION_TIMER,
+			      "no VMX-preemption timer offered (IA32_VMX_PINBASED_CTLS %lx)",
+			      (u64)env->caps.pin1)) {
+			u64 rip = vt_rd(GUEST_RIP) + 2;
+			vt_vmwrite(GUEST_RIP, rip);
+			vt_vmwrite(VMX_PREEMPTION_TIMER_VALUE, 0);
+			vt_vmwrite(PIN_BASED_VM_EXEC_CONTROL, pin | PIN_BASED_VMX_PREEMPTION_TIMER);
+			vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_PREEMPTION_TIMER, rip);
+			vt_vmwrite(PIN_BASED_VM_EXEC_CONTROL, pin);
+			vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at);
+		}
+	}
+	tg_end(&c);
+}
+
+/* Guest state written after good entries reaches L2: an L0 that writes
+ * into VMCS02 only the guest fields L1 changed must see every change, by
+ * emulated VMWRITE (IA32_SYSENTER_ESP, which nestvisor does not shadow) and
+ * through the shadow VMCS (FS base). L2's CPUID loop leaves both alone, so
+ * the exit saves what the entry loaded (SDM 28.3.2). */
+static void vt_check_resume_new_guest_state(struct vt_env *env)
+{
+	struct vt_l2 l2 = vt_cpuid_l2(env);
+	struct tg_check c;
+
+	tg_begin(&c, "vmresume-after-good-new-guest-state");
+	if (vt_load_fresh(env, VT_PG_VMCS_A, &l2, &c) &&
+	    vt_expect_exit(&c, vt_enter(&regs, 0), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at)) {
+		for (u64 round = 1; round <= 2; round++) {
+			u64 esp = 0x12345000 + round * 0x100, fs = 0x7000000 + round * 0x1000;
+			vt_vmwrite(GUEST_RIP, vt_rd(GUEST_RIP) + 2);
+			vt_vmwrite(GUEST_SYSENTER_ESP, esp);
+			vt_vmwrite(GUEST_FS_BASE, fs);
+			if (!vt_expect_exit(&c, vt_enter(&regs, 1), EXIT_REASON_CPUID, (u64)vt_l2_cpuid_loop_at))
+				break;
+			vt_expect_eq(&c, "GUEST_SYSENTER_ESP after the exit", vt_rd(GUEST_SYSENTER_ESP), esp);
+			vt_expect_eq(&c, "GUEST_FS_BASE after the exit", vt_rd(GUEST_FS_BASE), fs);
+		}
+	}
+	tg_end(&c);
+}
+
 static void vt_checks_resume_after_good(struct vt_env *env)
 {
 	int pin = 31;
@@ -123,9 +180,16 @@ static void vt_checks_resume_after_good(struct vt_env *env)
 		{ "vmresume-after-good-bad-host-fs-base", HOST_FS_BASE, .bad = 0x8000000000000000ULL,
 		  .error = VMXERR_ENTRY_INVALID_HOST_STATE },
 		{ "vmresume-after-good-bad-guest-tr", GUEST_TR_AR_BYTES, .bad = AR_TSS_BUSY | AR_UNUSABLE },
+		/* Event injection, which Linux's KVM writes between entries
+		 * that change no other control: interruption type 1 is
+		 * reserved (27.2.1.3). */
+		{ "vmresume-after-good-bad-event-injection", VM_ENTRY_INTR_INFO_FIELD,
+		  .bad = INTR_INFO_VALID | (1u << 8) | 0x20, .error = VMXERR_ENTRY_INVALID_CONTROL },
 	};
 	for (u32 i = 0; i < ARRAY_SIZE(tests); i++)
 		resume_fails_after_good(env, &tests[i]);
+	vt_check_resume_new_control(env);
+	vt_check_resume_new_guest_state(env);
 }
 
 void vt_checks_entry(struct vt_env *env)

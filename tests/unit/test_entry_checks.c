@@ -46,7 +46,8 @@ static void apply_ops(struct vmcs12 *v, struct nested_caps *c, struct l1_facts *
 
 static struct vmcs12 tv;
 
-/* Does an op leave every control and host-state field, the capabilities
+/* Does an op leave every control and host-state field but those a
+ * known-good entry checks again (vmcs12_field_memoized), the capabilities
  * and the L1 facts as they were? Then a monitor whose last entry passed
  * with the setup VMCS12 takes nested_check_vmentry_known_good(), and it
  * must give what nested_check_vmentry() gives (nested_entry.c). */
@@ -55,10 +56,8 @@ static bool op_keeps_ctl_host(const struct ec_op *o)
 	switch (o->op) {
 	case OP_END: case OP_MEM8: case OP_MEM32: case OP_MEM64:
 		return true;
-	case OP_SET: case OP_OR: case OP_CLR: {
-		u32 type = (o->at >> 10) & 3; /* SDM 25.11.2: 0 control, 3 host */
-		return type == 1 || type == 2;
-	}
+	case OP_SET: case OP_OR: case OP_CLR:
+		return !vmcs12_field_memoized(o->at);
 	default:
 		return false;
 	}

@@ -68,6 +68,7 @@ static void start_consulting(struct vcpu *v)
 	if (n->consulting)
 		return;
 	n->consulting = true;
+	n->watch_settled = false;
 	if (c->cpu_based_vm_exec_control & CPU_BASED_USE_MSR_BITMAPS)
 		vmcs_write(MSR_BITMAP, (u64)n->ones_page);
 	if (c->cpu_based_vm_exec_control & CPU_BASED_USE_IO_BITMAPS) {
@@ -77,11 +78,17 @@ static void start_consulting(struct vcpu *v)
 	pr_info("L2 wrote L1's I/O or MSR bitmap: its accesses exit to L0 until L1's next VM entry");
 }
 
-void nested_watch_entry(struct vcpu *v, const struct vmcs12 *c)
+void nested_watch_entry(struct vcpu *v, const struct vmcs12 *c, bool controls_same)
 {
 	struct nested_vcpu *n = &v->nested;
 	u32 proc = c->cpu_based_vm_exec_control;
 	u64 want[NESTED_WATCHED] = { NOT_WATCHED, NOT_WATCHED, NOT_WATCHED };
+
+	/* The bitmap addresses are control fields: with those unchanged
+	 * since the last entry, and every page it watched still watched as
+	 * it left them, there is nothing to do. */
+	if (controls_same && n->watch_settled)
+		return;
 
 	if ((proc & CPU_BASED_USE_MSR_BITMAPS) && nested_gpa_valid(c->msr_bitmap, PAGE_SIZE))
 		want[0] = c->msr_bitmap;
@@ -119,6 +126,7 @@ void nested_watch_entry(struct vcpu *v, const struct vmcs12 *c)
 		ept01_writable(v, want[i], false);
 		n->watch_ept01[i] = true;
 	}
+	n->watch_settled = true;
 }
 
 u64 nested_watch_ept02_perms(struct vcpu *v, u64 page1, u64 perms, bool write)
@@ -142,6 +150,7 @@ bool nested_watch_ept01_write(struct vcpu *v, u64 gpa, bool write)
 	for (int i = 0; i < NESTED_WATCHED; i++)
 		if (n->watch[i] == page && n->watch_ept01[i]) {
 			n->watch_ept01[i] = false;
+			n->watch_settled = false;
 			was = true;
 		}
 	if (!was)

@@ -55,6 +55,7 @@ struct nested_vcpu {
 	bool watch_ept01[NESTED_WATCHED]; /* write-protected in EPT01 */
 	bool ept02_watch_ok;   /* EPT02 maps none of them writable */
 	bool consulting;       /* L2 wrote one: VMCS02's bitmaps are all ones */
+	bool watch_settled;    /* as the last entry left them: nothing to redo */
 	u8 *ones_page;
 
 	bool handling_reflected; /* L1 runs its handler for a reflected exit */
@@ -69,6 +70,17 @@ struct nested_vcpu {
 	bool ctl_host_ok;
 	u64 ctl_host_ptr;
 	bool ctl_host_lma;
+	/* VMCS02 holds the controls an entry wrote from VMCS12's control
+	 * fields, and none of those changed since (ctl_host_ok stayed set):
+	 * the next entry rewrites only the controls that depend on more
+	 * than those fields (vmcs02.c). */
+	bool vmcs02_ctl_ok;
+	/* The guest-state fields VMCS02 takes from VMCS12 as they are
+	 * (vmcs02.c guest_fields, one bit each) that L1 changed since VMCS02
+	 * and VMCS12 last agreed on them, for the VMCS12 at vmcs02_guest_ptr:
+	 * an entry writes only those. */
+	u64 guest_dirty;
+	u64 vmcs02_guest_ptr;
 	/* A copy of the fields SDM 27.3.1.1 and 27.3.1.2 read, as the last
 	 * entry saw them, and whether that entry passed (nested_entry.c). */
 	struct nested_cr_seg cr_seg;
@@ -86,13 +98,18 @@ struct nested_vcpu {
 	u8 *vmread_bitmap, *vmwrite_bitmap;
 };
 
+/* The bit of nested_vcpu.guest_dirty for a VMCS12 field, 0 for none. */
+u64 nested_guest_field_bit(u32 encoding);
+
 /* VMCS12 field ENCODING (any access type) was written: a control or
- * host-state field makes the next entry run every check of SDM 27.2. */
+ * host-state field makes the next entry run every check of SDM 27.2 and
+ * rewrite VMCS02's controls (vmcs12_field_memoized); a guest-state
+ * field VMCS02 copies goes there at the next entry. */
 static inline void nested_vmcs12_written(struct nested_vcpu *n, u32 encoding)
 {
-	u32 type = (encoding >> 10) & 3; /* SDM 25.11.2: 0 control, 3 host state */
-	if (type == 0 || type == 3)
+	if (vmcs12_field_memoized(encoding))
 		n->ctl_host_ok = false;
+	n->guest_dirty |= nested_guest_field_bit(encoding);
 }
 
 /* Set up at boot: computes the capabilities, allocates VMCS02 and pages. */
@@ -109,7 +126,7 @@ bool nested_l2_exit(struct vcpu *v, u32 raw_reason);
 bool nested_vmentry(struct vcpu *v, bool launch);
 void nested_entry_failure_exit(struct vcpu *v, u32 reason, u64 qual);
 int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad);
-int nested_vmcs02_load(struct vcpu *v);
+int nested_vmcs02_load(struct vcpu *v, bool controls_same);
 void nested_vmcs01_load(struct vcpu *v);
 void nested_guest_fields_save(struct vmcs12 *c);
 
@@ -163,9 +180,10 @@ void nested_timer_charge(struct vcpu *v, u64 tsc_at_exit);
 u32 nested_timer_save(const struct vcpu *v);
 
 /* bitmap_watch.c: at a nested entry (VMCS02 current, before its EPTP is
- * chosen); EPT02's permissions for an L1 page; a write fault in EPT01
- * (true if it was a watched page, now writable). */
-void nested_watch_entry(struct vcpu *v, const struct vmcs12 *c);
+ * chosen; CONTROLS_SAME: no control field changed since the last one);
+ * EPT02's permissions for an L1 page; a write fault in EPT01 (true if it
+ * was a watched page, now writable). */
+void nested_watch_entry(struct vcpu *v, const struct vmcs12 *c, bool controls_same);
 u64 nested_watch_ept02_perms(struct vcpu *v, u64 page1, u64 perms, bool write);
 bool nested_watch_ept01_write(struct vcpu *v, u64 gpa, bool write);
 /* An I/O or MSR exit of L2 while VMCS02's copies are stale and L1's page
@@ -191,6 +209,7 @@ void nested_shadow_attach(struct vcpu *v);
 void nested_shadow_detach(struct vcpu *v);
 void nested_shadow_pull(struct vcpu *v);
 void nested_shadow_push(struct vcpu *v);
+void nested_shadow_push_exit(struct vcpu *v);
 void nested_shadow_push_field(struct vcpu *v, u32 encoding);
 
 #ifndef NESTED_CAP

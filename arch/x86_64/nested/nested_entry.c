@@ -95,6 +95,10 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 	facts.cr_seg_known_good = cr_seg_unchanged(n, c) && n->cr_seg_ok;
 	bool known_good = n->ctl_host_ok && n->ctl_host_ptr == facts.current_vmcs_ptr &&
 			  n->ctl_host_lma == facts.l1_long_mode;
+	/* VMCS02's controls are those of VMCS12's control fields as they
+	 * are now only if nothing changed since an entry that wrote them. */
+	if (!known_good)
+		n->vmcs02_ctl_ok = false;
 	struct entry_check_result r = known_good ? nested_check_vmentry_known_good(c, &n->caps, &facts)
 						 : nested_check_vmentry(c, &n->caps, &facts);
 	/* Past 27.2 (a VMfail is 27.2's): next time those rules need not run
@@ -119,7 +123,8 @@ bool nested_vmentry(struct vcpu *v, bool launch)
 
 	/* Guest state into VMCS02 (SDM 27.3.2), then SDM 27.4 "Loading MSRs":
 	 * the VM-entry MSR-load list, whose EFER/PAT/... land in VMCS02. */
-	nested_vmcs02_load(v);
+	nested_vmcs02_load(v, n->vmcs02_ctl_ok);
+	n->vmcs02_ctl_ok = true;
 	u32 bad_index;
 	if (nested_msr_list_load(v, c->vm_entry_msr_load_addr, c->vm_entry_msr_load_count, &bad_index)) {
 		pr_info("nested VM entry failed: VM-entry MSR-load entry %u", bad_index);

@@ -70,7 +70,6 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 {
 	struct msr_policy policy = l1_msr_policy();
 
-	(void)v;
 	for (u32 i = 0; i < count; i++) {
 		struct msr_entry e;
 		*bad = i + 1;
@@ -91,6 +90,9 @@ int nested_msr_list_load(struct vcpu *v, u64 gpa, u32 count, u32 *bad)
 			    (msr == MSR_IA32_PAT && !pat_valid(e.value)))
 				return -1;
 			vmcs_write(field, e.value);
+			/* VMCS02 no longer holds VMCS12's value there (if the
+			 * entry fails, the next one must write it again). */
+			v->nested.guest_dirty |= nested_guest_field_bit(field);
 			continue;
 		}
 		switch (msr_policy_wrmsr(msr, e.value, &policy)) {
@@ -328,7 +330,7 @@ static void reflect_with(struct vcpu *v, u32 reason, u64 qual, const struct nest
 		nmi_exit ? GUEST_INTR_STATE_NMI : 0,
 	};
 	load_l1_host_state(v, c, &k);
-	nested_shadow_push(v); /* L1 VMREADs the exit through the shadow VMCS */
+	nested_shadow_push_exit(v); /* L1 VMREADs the exit through the shadow VMCS */
 }
 
 static void reflect(struct vcpu *v, u32 reason, u64 qual)

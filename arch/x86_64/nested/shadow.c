@@ -90,13 +90,18 @@ static struct shadow_field {
 	u16 offset;
 	u8 width;
 	bool read_only;
-	bool ctl_host;  /* a control or host-state field (SDM 27.2 reads it) */
+	bool ctl_host;  /* a change clears ctl_host_ok (vmcs12_field_memoized) */
+	u64 guest_bit;  /* a change sets it in guest_dirty (nested_guest_field_bit) */
+	bool at_exit;   /* L0 may change it between an entry and the reflected exit */
 } shadow_list[ARRAY_SIZE(hot_fields)];
 static u32 shadow_count;
 /* shadow_list sorted by width: 16-bit from by_width_start[0], 32-bit from
  * [1], natural and 64-bit from [2], up to [3]. */
 static struct shadow_field by_width[ARRAY_SIZE(hot_fields)];
 static u32 by_width_start[4], by_width_count;
+/* The same for the fields with at_exit set. */
+static struct shadow_field exit_by_width[ARRAY_SIZE(hot_fields)];
+static u32 exit_by_width_start[4], exit_by_width_count;
 #define CACHE_AT(c, f, type) (*(type *)((u8 *)(c) + (f)->offset))
 
 static bool shadowed(const struct nested_vcpu *n, const struct vmcs12_field *f)
@@ -144,7 +149,13 @@ int nested_shadow_init(struct vcpu *v)
 			continue;
 		shadow_list[shadow_count++] = (struct shadow_field){
 			f->encoding, f->offset, f->width, f->type == VMCS12_T_RO_DATA,
-			f->type == VMCS12_T_CONTROL || f->type == VMCS12_T_HOST };
+			vmcs12_field_memoized(f->encoding), nested_guest_field_bit(f->encoding),
+			/* At an exit L0 writes the exit information and L2's
+			 * state (SDM 28.2-28.3) and clears the valid bit of
+			 * the event it injected (SDM 28.2); no other control
+			 * or host-state field. */
+			(f->type != VMCS12_T_CONTROL && f->type != VMCS12_T_HOST) ||
+				f->encoding == VM_ENTRY_INTR_INFO_FIELD };
 		bitmap_clear(n->vmread_bitmap, f->encoding);
 		if (f->width == VMCS12_W64)
 			bitmap_clear(n->vmread_bitmap, f->encoding | 1);
@@ -155,17 +166,22 @@ int nested_shadow_init(struct vcpu *v)
 			bitmap_clear(n->vmwrite_bitmap, f->encoding | 1);
 	}
 	/* The same list sorted by width for the syncs (plain loads and
-	 * stores in their loops). */
+	 * stores in their loops), and the part of it an exit changes. */
 	for (u32 w = 0; w < 3; w++) {
 		by_width_start[w] = by_width_count;
+		exit_by_width_start[w] = exit_by_width_count;
 		for (u32 i = 0; i < shadow_count; i++) {
 			u8 width = shadow_list[i].width;
 			u32 group = width == VMCS12_W16 ? 0 : width == VMCS12_W32 ? 1 : 2; /* 2: 64-bit, natural */
-			if (group == w)
-				by_width[by_width_count++] = shadow_list[i];
+			if (group != w)
+				continue;
+			by_width[by_width_count++] = shadow_list[i];
+			if (shadow_list[i].at_exit)
+				exit_by_width[exit_by_width_count++] = shadow_list[i];
 		}
 	}
 	by_width_start[3] = by_width_count;
+	exit_by_width_start[3] = exit_by_width_count;
 	n->shadowing = true;
 	return 0;
 }
@@ -202,17 +218,21 @@ void nested_shadow_pull(struct vcpu *v)
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	/* A control or host-state field L1 changed: the next entry checks
-	 * all of SDM 27.2 again (nested_entry.c). */
+	/* A field L1 changed: a control or host-state one makes the next
+	 * entry check all of SDM 27.2 again (nested_entry.c), a guest-state
+	 * one goes to VMCS02 (vmcs02.c). */
 #define PULL(from, to, type)                                                   \
 	for (u32 i = by_width_start[from]; i < by_width_start[to]; i++) {       \
 		const struct shadow_field *f = &by_width[i];                   \
 		if (f->read_only)                                              \
 			continue;                                              \
 		type val = (type)vmcs_read(f->encoding);                       \
-		if (f->ctl_host && CACHE_AT(n->cache, f, type) != val)         \
-			n->ctl_host_ok = false;                                \
-		CACHE_AT(n->cache, f, type) = val;                             \
+		if (CACHE_AT(n->cache, f, type) != val) {                      \
+			if (f->ctl_host)                                       \
+				n->ctl_host_ok = false;                        \
+			n->guest_dirty |= f->guest_bit;                        \
+			CACHE_AT(n->cache, f, type) = val;                     \
+		}                                                              \
 	}
 	PULL(0, 1, u16)
 	PULL(1, 2, u32)
@@ -221,20 +241,33 @@ void nested_shadow_pull(struct vcpu *v)
 	back_to_vmcs01(v);
 }
 
-/* Cache -> shadow VMCS: every shadowed field. */
-void nested_shadow_push(struct vcpu *v)
+static void push_list(struct vcpu *v, const struct shadow_field *list, const u32 *start)
 {
 	struct nested_vcpu *n = &v->nested;
 	if (!n->shadow_attached)
 		return;
 	vmptrld_or_die(n->shadow_vmcs, "the shadow VMCS");
-	for (u32 i = by_width_start[0]; i < by_width_start[1]; i++)
-		vmcs_write(by_width[i].encoding, CACHE_AT(n->cache, &by_width[i], u16));
-	for (u32 i = by_width_start[1]; i < by_width_start[2]; i++)
-		vmcs_write(by_width[i].encoding, CACHE_AT(n->cache, &by_width[i], u32));
-	for (u32 i = by_width_start[2]; i < by_width_start[3]; i++)
-		vmcs_write(by_width[i].encoding, CACHE_AT(n->cache, &by_width[i], u64));
+	for (u32 i = start[0]; i < start[1]; i++)
+		vmcs_write(list[i].encoding, CACHE_AT(n->cache, &list[i], u16));
+	for (u32 i = start[1]; i < start[2]; i++)
+		vmcs_write(list[i].encoding, CACHE_AT(n->cache, &list[i], u32));
+	for (u32 i = start[2]; i < start[3]; i++)
+		vmcs_write(list[i].encoding, CACHE_AT(n->cache, &list[i], u64));
 	back_to_vmcs01(v);
+}
+
+/* Cache -> shadow VMCS: every shadowed field. */
+void nested_shadow_push(struct vcpu *v)
+{
+	push_list(v, by_width, by_width_start);
+}
+
+/* The same after a reflected exit: only the fields L0 changed since the
+ * nested entry's pull, when the shadow and the cache agreed on the rest
+ * (emulated VMWRITEs in between push their field themselves). */
+void nested_shadow_push_exit(struct vcpu *v)
+{
+	push_list(v, exit_by_width, exit_by_width_start);
 }
 
 /* L1 has a current VMCS12 (VMPTRLD): its fields go to the shadow VMCS and

@@ -33,15 +33,19 @@ static const u32 guest_fields[] = {
 	GUEST_SYSENTER_CS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
 };
 
+_Static_assert(ARRAY_SIZE(guest_fields) <= 64, "one bit of nested_vcpu.guest_dirty per field");
+
 /* guest_fields resolved once to their place in struct vmcs12 and sorted
  * by width, so that the copies, which run at every nested VM entry and
- * every reflected exit, are plain loads and stores. */
+ * every reflected exit, are plain loads and stores; and by their bit in
+ * nested_vcpu.guest_dirty (their index in guest_fields). */
 struct guest_slot {
 	u32 encoding;
 	u16 offset;
+	u8 width;
 };
 static struct guest_slot slots16[ARRAY_SIZE(guest_fields)], slots32[ARRAY_SIZE(guest_fields)],
-	slots64[ARRAY_SIZE(guest_fields)];
+	slots64[ARRAY_SIZE(guest_fields)], by_bit[ARRAY_SIZE(guest_fields)];
 static u32 n16, n32, n64;
 
 static void resolve_guest_fields(void)
@@ -54,7 +58,8 @@ static void resolve_guest_fields(void)
 		const struct vmcs12_field *f = vmcs12_field_find(guest_fields[i]);
 		if (!f)
 			panic("guest field %x missing from the VMCS12 table", guest_fields[i]);
-		struct guest_slot g = { guest_fields[i], f->offset };
+		struct guest_slot g = { guest_fields[i], f->offset, f->width };
+		by_bit[i] = g;
 		if (f->width == VMCS12_W16)
 			slots16[n16++] = g;
 		else if (f->width == VMCS12_W32)
@@ -62,6 +67,15 @@ static void resolve_guest_fields(void)
 		else
 			slots64[n64++] = g;
 	}
+}
+
+u64 nested_guest_field_bit(u32 encoding)
+{
+	encoding &= ~VMCS_ENC_ACCESS_HIGH;
+	for (u32 i = 0; i < ARRAY_SIZE(guest_fields); i++)
+		if (guest_fields[i] == encoding)
+			return 1ULL << i;
+	return 0;
 }
 
 #define SLOT(c, g, type) (*(type *)((u8 *)(c) + (g).offset))
@@ -79,16 +93,20 @@ void nested_guest_fields_save(struct vmcs12 *c)
 		SLOT(c, slots64[i], u64) = vmcs_read(slots64[i].encoding);
 }
 
-/* The same fields from VMCS12 into the current VMCS (VMCS02). */
-static void guest_fields_load(const struct vmcs12 *c)
+/* The same fields from VMCS12 into the current VMCS (VMCS02), those
+ * whose bit is set in DIRTY: the others hold in VMCS02 what they hold in
+ * VMCS12 (saved there at the last reflected exit, or loaded from there at
+ * the last entry, and not written since). */
+static void guest_fields_load(const struct vmcs12 *c, u64 dirty)
 {
 	resolve_guest_fields();
-	for (u32 i = 0; i < n16; i++)
-		vmcs_write(slots16[i].encoding, SLOT(c, slots16[i], const u16));
-	for (u32 i = 0; i < n32; i++)
-		vmcs_write(slots32[i].encoding, SLOT(c, slots32[i], const u32));
-	for (u32 i = 0; i < n64; i++)
-		vmcs_write(slots64[i].encoding, SLOT(c, slots64[i], const u64));
+	while (dirty) {
+		const struct guest_slot *g = &by_bit[__builtin_ctzll(dirty)];
+		dirty &= dirty - 1;
+		u64 val = g->width == VMCS12_W16 ? SLOT(c, *g, const u16) :
+			  g->width == VMCS12_W32 ? SLOT(c, *g, const u32) : SLOT(c, *g, const u64);
+		vmcs_write(g->encoding, val);
+	}
 }
 
 /* L0's own bitmaps are fixed after boot and nearly empty: the words with
@@ -172,46 +190,20 @@ struct l1_regs {
 	u64 l0_tsc_offset;
 };
 
-static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct l1_regs *l1)
+/* The primary processor-based controls VMCS02 runs with: L1's, plus
+ * what L0 needs. A function of VMCS12's control fields alone. */
+static u32 vmcs02_proc(const struct vmcs12 *c)
 {
-	struct nested_vcpu *n = &v->nested;
 	u32 proc = c->cpu_based_vm_exec_control;
-	u32 proc2 = (proc & CPU_BASED_ACTIVATE_SECONDARY) ? c->secondary_vm_exec_control : 0;
 
-	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, c->pin_based_vm_exec_control);
-	/* L1's VMX-preemption timer is the hardware's, started from L1's value
-	 * at every nested VM entry (SDM 27.7.4; a value of 0 exits before L2
-	 * runs an instruction). VMCS02 always saves it, so that an exit L0
-	 * handles resumes L2 with what is left (preempt.c). */
-	nested_timer_entry(v, c);
-
-	nested_vmcs02_bitmaps(v, false);
 	/* I/O: with "use I/O bitmaps" L1's bitmaps decide, whatever
 	 * "unconditional I/O exiting" says (SDM 25.6.4); with neither, L2 may
 	 * use every port but L0's own (the debug-exit port). */
-	if (proc & CPU_BASED_USE_IO_BITMAPS) {
-		n->io02_l0_only = false;
-	} else if (!(proc & CPU_BASED_UNCOND_IO_EXITING)) {
-		if (!n->io02_l0_only) { /* L0's bitmaps never change: copy once */
-			memcpy(n->io_bitmap02_a, v->io_bitmap_a, PAGE_SIZE);
-			memcpy(n->io_bitmap02_b, v->io_bitmap_b, PAGE_SIZE);
-			n->io02_l0_only = true;
-		}
+	if (!(proc & (CPU_BASED_USE_IO_BITMAPS | CPU_BASED_UNCOND_IO_EXITING)))
 		proc |= CPU_BASED_USE_IO_BITMAPS;
-	}
-	if (proc & CPU_BASED_USE_IO_BITMAPS) {
-		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
-		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
-	}
-	/* The copies stand for L1's pages while L2 cannot write those. */
-	nested_watch_entry(v, c);
-	/* L2's TSC = L1's view (L0's offset) plus L1's offset for L2, when
-	 * L1 uses offsetting (SDM 26.3 "Changes to Instruction Behavior":
-	 * RDTSC adds the TSC offset). */
-	u64 tsc_offset = l1->l0_tsc_offset + ((proc & CPU_BASED_USE_TSC_OFFSETTING) ? c->tsc_offset : 0);
-	if (tsc_offset)
-		proc |= CPU_BASED_USE_TSC_OFFSETTING;
-	vmcs_write(TSC_OFFSET, tsc_offset);
+	/* L2's TSC is L1's view (L0's offset) plus L1's offset for L2
+	 * (every_entry_controls()); an offset of 0 changes nothing. */
+	proc |= CPU_BASED_USE_TSC_OFFSETTING;
 	/* A virtual-APIC page where L1 has no RAM: L2's MOV to CR8 would
 	 * write VTPR into the page of ones that stands in for it (below),
 	 * and CR8 and TPR virtualization would then read the value back
@@ -219,7 +211,19 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	 * So it exits to L0, which lets the write vanish (nested_exit.c). */
 	if ((proc & CPU_BASED_TPR_SHADOW) && !nested_gpa_valid(c->virtual_apic_page_addr, PAGE_SIZE))
 		proc |= CPU_BASED_CR8_LOAD_EXITING;
-	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_ACTIVATE_SECONDARY);
+	return proc | CPU_BASED_ACTIVATE_SECONDARY;
+}
+
+/* The controls that follow from VMCS12's control fields (and L0's fixed
+ * needs) alone. They stay in VMCS02 from one entry to the next while no
+ * control field of VMCS12 changes (nested_entry.c tracks that). */
+static void controls_from_vmcs12(struct vcpu *v, const struct vmcs12 *c)
+{
+	u32 proc = vmcs02_proc(c);
+	u32 proc2 = (c->cpu_based_vm_exec_control & CPU_BASED_ACTIVATE_SECONDARY) ? c->secondary_vm_exec_control : 0;
+
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, c->pin_based_vm_exec_control);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
 	/* L1's VPID is honoured by not using one: without VPID every VM entry
 	 * and exit flushes L2's linear translations (SDM 29.4.3.3). */
 	/* L1's VMCS shadowing is emulated: VMCS02 lets L2's VMREAD and
@@ -229,16 +233,6 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
 		   (proc2 & ~(SECONDARY_ENABLE_VPID | SECONDARY_VMCS_SHADOWING | SECONDARY_ENABLE_PML)) |
 		   SECONDARY_ENABLE_EPT);
-	/* L2-physical addresses: L1's own when L1 has no EPT (EPT01 maps
-	 * them); through L1's EPT12 otherwise (EPT02, nested_ept.c). */
-	u64 eptp = ept_eptp(&v->ept);
-	if (proc2 & SECONDARY_ENABLE_EPT) {
-		eptp = nested_ept02_eptp(v, c->ept_pointer);
-		if (!eptp)
-			guest_report_and_stop("out of monitor memory for L2's EPT02");
-	}
-	vmcs_write(EPT_POINTER, eptp);
-
 	vmcs_write(EXCEPTION_BITMAP, c->exception_bitmap);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, c->page_fault_error_code_mask);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, c->page_fault_error_code_match);
@@ -252,10 +246,8 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 		 * memory. Where L1 has no RAM, a page of ones stands in for
 		 * memory that is not there (refilled at each entry). */
 		u64 vapic = c->virtual_apic_page_addr;
-		if (!nested_gpa_valid(vapic, PAGE_SIZE)) {
-			memset(n->absent_page, 0xff, PAGE_SIZE);
-			vapic = (u64)n->absent_page;
-		}
+		if (!nested_gpa_valid(vapic, PAGE_SIZE))
+			vapic = (u64)v->nested.absent_page;
 		vmcs_write(VIRTUAL_APIC_PAGE_ADDR, vapic);
 		vmcs_write(TPR_THRESHOLD, c->tpr_threshold);
 	}
@@ -268,10 +260,6 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	u64 l0_cr4 = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1 | CR4_SMXE;
 	vmcs_write(CR0_GUEST_HOST_MASK, c->cr0_guest_host_mask | l0_cr0);
 	vmcs_write(CR4_GUEST_HOST_MASK, c->cr4_guest_host_mask | l0_cr4);
-	vmcs_write(CR0_READ_SHADOW, (c->cr0_read_shadow & c->cr0_guest_host_mask) |
-					    (c->guest_cr0 & ~c->cr0_guest_host_mask));
-	vmcs_write(CR4_READ_SHADOW, (c->cr4_read_shadow & c->cr4_guest_host_mask) |
-					    (c->guest_cr4 & ~c->cr4_guest_host_mask));
 
 	/* L0 always loads and saves EFER, PAT and the debug controls; where L1
 	 * did not ask, the values are L1's current ones (SDM 27.3.2.1). */
@@ -289,16 +277,69 @@ static void setup_controls(struct vcpu *v, const struct vmcs12 *c, const struct 
 	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+}
+
+/* The controls every entry writes: they also depend on L1's guest state,
+ * on memory L1 or L2 may have written, on L0's state (timer, EPT02, TSC
+ * offset), or they are consumed by the entry (event injection). */
+static void every_entry_controls(struct vcpu *v, const struct vmcs12 *c, const struct l1_regs *l1,
+				 bool controls_same)
+{
+	struct nested_vcpu *n = &v->nested;
+	u32 proc = vmcs02_proc(c);
+	u32 proc2 = (c->cpu_based_vm_exec_control & CPU_BASED_ACTIVATE_SECONDARY) ? c->secondary_vm_exec_control : 0;
+
+	/* L1's VMX-preemption timer is the hardware's, started from L1's value
+	 * at every nested VM entry (SDM 27.7.4; a value of 0 exits before L2
+	 * runs an instruction). VMCS02 always saves it, so that an exit L0
+	 * handles resumes L2 with what is left (preempt.c). */
+	nested_timer_entry(v, c);
+
+	nested_vmcs02_bitmaps(v, false);
+	if (c->cpu_based_vm_exec_control & CPU_BASED_USE_IO_BITMAPS) {
+		n->io02_l0_only = false;
+	} else if ((proc & CPU_BASED_USE_IO_BITMAPS) && !n->io02_l0_only) {
+		/* L0's bitmaps alone, which never change: copied once */
+		memcpy(n->io_bitmap02_a, v->io_bitmap_a, PAGE_SIZE);
+		memcpy(n->io_bitmap02_b, v->io_bitmap_b, PAGE_SIZE);
+		n->io02_l0_only = true;
+	}
+	if (proc & CPU_BASED_USE_IO_BITMAPS) {
+		vmcs_write(IO_BITMAP_A, (u64)n->io_bitmap02_a);
+		vmcs_write(IO_BITMAP_B, (u64)n->io_bitmap02_b);
+	}
+	/* The copies stand for L1's pages while L2 cannot write those. */
+	nested_watch_entry(v, c, controls_same);
+	/* L2's TSC = L1's view (L0's offset) plus L1's offset for L2, when
+	 * L1 uses offsetting (SDM 26.3 "Changes to Instruction Behavior":
+	 * RDTSC adds the TSC offset). */
+	vmcs_write(TSC_OFFSET, l1->l0_tsc_offset +
+		   ((c->cpu_based_vm_exec_control & CPU_BASED_USE_TSC_OFFSETTING) ? c->tsc_offset : 0));
+	/* L2-physical addresses: L1's own when L1 has no EPT (EPT01 maps
+	 * them); through L1's EPT12 otherwise (EPT02, nested_ept.c). */
+	u64 eptp = ept_eptp(&v->ept);
+	if (proc2 & SECONDARY_ENABLE_EPT) {
+		eptp = nested_ept02_eptp(v, c->ept_pointer);
+		if (!eptp)
+			guest_report_and_stop("out of monitor memory for L2's EPT02");
+	}
+	vmcs_write(EPT_POINTER, eptp);
+	if ((proc & CPU_BASED_TPR_SHADOW) && !nested_gpa_valid(c->virtual_apic_page_addr, PAGE_SIZE))
+		memset(n->absent_page, 0xff, PAGE_SIZE);
+
+	vmcs_write(CR0_READ_SHADOW, (c->cr0_read_shadow & c->cr0_guest_host_mask) |
+					    (c->guest_cr0 & ~c->cr0_guest_host_mask));
+	vmcs_write(CR4_READ_SHADOW, (c->cr4_read_shadow & c->cr4_guest_host_mask) |
+					    (c->guest_cr4 & ~c->cr4_guest_host_mask));
 
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, c->vm_entry_intr_info_field);
 	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, c->vm_entry_exception_error_code);
 	vmcs_write(VM_ENTRY_INSTRUCTION_LEN, c->vm_entry_instruction_len);
 }
 
-
-static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
+static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1, u64 dirty)
 {
-	guest_fields_load(c);
+	guest_fields_load(c, dirty);
 	vmcs_write(GUEST_CR0, c->guest_cr0);
 	vmcs_write(GUEST_CR4, c->guest_cr4);
 
@@ -313,7 +354,6 @@ static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
 	bool dbg = c->vm_entry_controls & VM_ENTRY_LOAD_DEBUG_CONTROLS;
 	vmcs_write(GUEST_DR7, dbg ? c->guest_dr7 : l1->dr7);
 	vmcs_write(GUEST_IA32_DEBUGCTL, dbg ? c->guest_ia32_debugctl : l1->debugctl);
-	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
 
 	/* PAE paging outside IA-32e mode: with EPT on, VM entry loads the
 	 * PDPTEs from these fields (SDM 27.3.2.4). L1 with EPT wrote them;
@@ -332,7 +372,7 @@ static void setup_guest(const struct vmcs12 *c, const struct l1_regs *l1)
 	}
 }
 
-int nested_vmcs02_load(struct vcpu *v)
+int nested_vmcs02_load(struct vcpu *v, bool controls_same)
 {
 	struct nested_vcpu *n = &v->nested;
 	struct l1_regs l1 = {
@@ -345,9 +385,24 @@ int nested_vmcs02_load(struct vcpu *v)
 	asm volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
 	if (fail)
 		panic("VMPTRLD of VMCS02 failed");
-	setup_controls(v, n->cache, &l1);
-	setup_guest(n->cache, &l1);
-	vmcs_host_state_write(v);
+	/* A VMCS02 that was launched (and not VMCLEARed since) holds L0's
+	 * host state, which never changes, and the controls that follow
+	 * from VMCS12's control fields as the last entry that reached here
+	 * saw them; 'controls_same' says whether those are unchanged. */
+	controls_same = controls_same && n->vmcs02_launched;
+	if (!controls_same)
+		controls_from_vmcs12(v, n->cache);
+	every_entry_controls(v, n->cache, &l1, controls_same);
+	/* VMCS02's guest fields are another VMCS12's, or never written. */
+	if (!n->vmcs02_launched || n->vmcs02_guest_ptr != n->current_ptr)
+		n->guest_dirty = ~0ULL;
+	setup_guest(n->cache, &l1, n->guest_dirty);
+	n->guest_dirty = 0;
+	n->vmcs02_guest_ptr = n->current_ptr;
+	if (!n->vmcs02_launched) {
+		vmcs_host_state_write(v);
+		vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+	}
 	n->in_l2 = true;
 	return 0;
 }

@@ -108,6 +108,28 @@ void vmcs12_set(struct vmcs12 *v, u32 encoding, u64 value);
  * IA32_VMX_VMCS_ENUM bits 9:1 report (SDM A.9). */
 u32 vmcs12_highest_index(u32 offered_features);
 
+/* Whether a change of the field ENCODING (any access type) can change
+ * what a nested entry that trusts its last one does not compute again:
+ * the SDM 27.2 rules that a known-good entry skips, and the VMCS02
+ * controls it keeps (nested_entry.c, vmcs02.c). Every control and
+ * host-state field can, except the event-injection fields, which only the
+ * rules that always run read (27.2.1.3, 27.3.1.4-5; VMCS02 takes them at
+ * every entry), and host RSP, which no VM-entry check reads (27.2.4 reads
+ * host RIP). Linux's KVM writes those between entries that change
+ * nothing else: an event to inject, HOST_RSP after a trip to user space. */
+static inline bool vmcs12_field_memoized(u32 encoding)
+{
+	u32 type = (encoding >> 10) & 3; /* SDM 25.11.2: 0 control, 3 host state */
+	switch (encoding & ~VMCS_ENC_ACCESS_HIGH) {
+	case VM_ENTRY_INTR_INFO_FIELD:
+	case VM_ENTRY_EXCEPTION_ERROR_CODE:
+	case VM_ENTRY_INSTRUCTION_LEN:
+	case HOST_RSP:
+		return false;
+	}
+	return type == 0 || type == 3;
+}
+
 /* vmcs12_get() for an encoding known at compile time: the switch folds to
  * one load of the member (the entry checks read hundreds of fields per
  * nested VM entry). */

@@ -224,6 +224,7 @@ static void emulate_vmptrld(struct vcpu *v)
 		vmcs12_flush(n);
 		memcpy(n->cache, nested_gpa_ptr(ptr), sizeof(struct vmcs12));
 		n->ctl_host_ok = false;
+		n->guest_dirty = ~0ULL;
 		if (n->cache->magic != VMCS12_MAGIC) {
 			/* Never VMCLEARed: what hardware holds there is
 			 * undefined; nestvisor treats it as clear. */
