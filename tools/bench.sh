@@ -335,6 +335,17 @@ fi
 		done
 		echo "  EPT violations L0 handled for L2 (whole run): $(tr -d '\r' <"$out/l2-nestvisor.log" |
 			sed -n '/exits from L2/,$p' | awk '$3 == "EPT_VIOLATION" { print $4 }' | head -n 1)"
+		echo "  Page faults handled for L2's memory up to the moment (L1's KVM on bare Bochs: its"
+		echo "  pf_taken, EPT violations; nestvisor as L0: the L2 exits it handled itself, EPT02 fills):"
+		printf "  %-34s %14s %18s %9s\n" "" "L1 KVM, bare" "nestvisor as L0" "ratio"
+		for what in "L2's /init:201:to init" "the container's first line:202:to the container's first line"; do
+			key=${what%%:*} rest=${what#*:} mark=${rest%%:*} label=${rest#*:}
+			b=$(tr -d '\r' <"$out/l2-bare.log" | sed -n "s|^nestvisor-l1: kvm counts at $key: pf_taken \([0-9]*\) .*|\1|p" | head -n 1)
+			n=$(tr -d '\r' <"$out/l2-nestvisor.log" |
+				sed -n "s/.*stats mark $mark: L1 exits [0-9]*, L2 exits \([0-9]*\), reflected \([0-9]*\),.*/\1 \2/p" |
+				head -n 1 | awk '{ print $1 - $2 }')
+			printf "  %-34s %14s %18s %9s\n" "$label" "${b:--}" "${n:--}" "$(ratio "$b" "$n")"
+		done
 	fi
 	if [ $kvm = 1 ]; then
 		echo
@@ -348,10 +359,20 @@ fi
 			kvmlines "$out/kvm-l0.log" | sed 's/^/K /'
 			grep -ao 'nvlaunch: kvm stats mark [0-9]*:[ a-z0-9_-]*' "$out/kvm-l0.log" | sed 's/^/K /'
 			kvmlines "$out/kvm-nestvisor.log" | sed 's/^/N /'
-			grep -ao '\[nestvisor\] stats mark [0-9]*: L1 exits [0-9]*, L2 exits [0-9]*, reflected [0-9]*, L1 exits while handling them [0-9]*' \
+			grep -aoE '\[nestvisor\] stats mark [0-9]*: L1 exits [0-9]*, L2 exits [0-9]*, reflected [0-9]*, L1 exits while handling them [0-9]*(, L1D flushes [0-9]*)?' \
 				"$out/kvm-nestvisor.log" | sed 's/^/N /'
 		} | awk '
 		function cell(c, k) { return ((c, k) in val) ? val[c, k] : "-" }
+		# The marks before (b, even) and after (a, odd) row k of column t.
+		function row_marks(t, k,   key, p) {
+			b = ""; a = ""
+			for (key in row) {
+				split(key, p, SUBSEP)
+				if (p[1] == t && row[key] == k) {
+					if (p[2] % 2) a = p[2]; else b = p[2]
+				}
+			}
+		}
 		function ratio(a, b) {
 			if (((a, k) in num) && ((b, k) in num) && num[b, k] > 0)
 				return sprintf("%.2fx", num[a, k] / num[b, k])
@@ -366,12 +387,14 @@ fi
 		$2 == "[nestvisor]" && $4 == "mark" {
 			gsub(/[,:]/, "")
 			m = $5; l0[$1, m] = $8 + $11; refl[$1, m] = $13; hand[$1, m] = $19
+			if (NF >= 22) fl[$1, m] = $22
 		}
 		$2 == "nvlaunch" && $5 == "mark" || $2 == "nvlaunch:" && $5 == "mark" {
 			gsub(/:/, "")
 			m = $6
 			for (i = 7; i < NF; i += 2) kst[$1, m, $i] = $(i + 1)
 			l0[$1, m] = kst[$1, m, "exits"]
+			if (kst[$1, m, "l1d_flush"] ~ /^[0-9]+$/) fl[$1, m] = kst[$1, m, "l1d_flush"]
 		}
 		END {
 			printf "%-11s %17s %19s %19s %9s %12s\n", "L2 op", "single level", "KVM as L0",
@@ -389,13 +412,8 @@ fi
 			for (i = 1; i <= n; i++) {
 				k = order[i]; kc = "-"; nc = "-"; rc = "-"
 				for (c = 0; c < 2; c++) {
-					t = c ? "N" : "K"; b = ""; a = ""
-					for (key in row) {
-						split(key, p, SUBSEP)
-						if (p[1] == t && row[key] == k) {
-							if (p[2] % 2) a = p[2]; else b = p[2]
-						}
-					}
+					t = c ? "N" : "K"
+					row_marks(t, k)
 					if (b == "" || a == "" || !((t, b) in l0) || !((t, a) in l0) || !((t, k) in ops) || ops[t, k] == 0)
 						continue
 					e = sprintf("%.2f", (l0[t, a] - l0[t, b]) / ops[t, k])
@@ -404,6 +422,21 @@ fi
 						rc = sprintf("%.2f", (hand[t, a] - hand[t, b]) / (refl[t, a] - refl[t, b]))
 				}
 				printf "%-22s %14s %16s %24s\n", k, kc, nc, rc
+			}
+			printf "\nL1D flushes per L2 operation (KVM as L0: its l1d_flush counter; nestvisor: the\n"
+			printf "flushes before entries to L2; docs/nested.md, \"The L1D flush\"):\n"
+			printf "%-22s %14s %16s\n", "L2 operation", "KVM as L0", "nestvisor as L0"
+			for (i = 1; i <= n; i++) {
+				k = order[i]; kc = "-"; nc = "-"
+				for (c = 0; c < 2; c++) {
+					t = c ? "N" : "K"
+					row_marks(t, k)
+					if (b == "" || a == "" || !((t, b) in fl) || !((t, a) in fl) || ops[t, k] == 0)
+						continue
+					e = sprintf("%.2f", (fl[t, a] - fl[t, b]) / ops[t, k])
+					if (t == "K") kc = e; else nc = e
+				}
+				printf "%-22s %14s %16s\n", k, kc, nc
 			}
 		}'
 	fi

@@ -14,7 +14,7 @@ for n in bare nestvisor bare-2 nestvisor-2 linux l2-bare l2-nestvisor \
 	kvm-single kvm-l0 kvm-nestvisor kvm-single-2 kvm-l0-2 kvm-nestvisor-2; do
 	[ -f "$src/$n.log" ] || continue
 	tr -d '\r' <"$src/$n.log" |
-		grep -aE 'vmxbench: |^\[nestvisor\] (exit statistics|run ended| +[0-9]+ [A-Z_]+ +[0-9]+$)|^nestvisor-l1: time: |kvmbench: |nvlaunch: kvm stats mark |\[nestvisor\] stats mark ' \
+		grep -aE 'vmxbench: |^\[nestvisor\] (exit statistics|run ended| +[0-9]+ [A-Z_]+ +[0-9]+$)|^nestvisor-l1: time: |^nestvisor-l1: kvm counts at |kvmbench: |nvlaunch: kvm stats mark |\[nestvisor\] stats mark ' \
 		>"$dst/$n.log" || true
 done
 echo "recorded from $src at commit $(git -C "$top" rev-parse --short HEAD), $(date -u +%Y-%m-%d)" >"$dst/RUN"

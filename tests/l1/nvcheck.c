@@ -6,6 +6,9 @@
  *                                is set and the signature is NestVisorVMM
  *   nvcheck --exit N             end the run with status N through the
  *                                debug-exit port (needs root: ioperm)
+ *   nvcheck --mark V             write V to the statistics-mark port: the
+ *                                monitor prints its exit counts labelled V
+ *                                (docs/hypercalls.md; needs root)
  *
  * CPUID is unprivileged, so this runs as any user; the monitor intercepts it
  * (SDM Vol. 3C, 26.1.2: CPUID causes a VM exit unconditionally). */
@@ -39,7 +42,7 @@ static struct cpuid_regs cpuid(u32 leaf)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nvcheck [--expect-nestvisor | --exit N]\n");
+	fprintf(stderr, "usage: nvcheck [--expect-nestvisor | --exit N | --mark V]\n");
 	return 2;
 }
 
@@ -72,12 +75,32 @@ static int debug_exit(const char *arg)
 	return 1;
 }
 
+static int stats_mark(const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 0);
+
+	if (*arg == '\0' || *end != '\0' || v < 0 || v > 255) {
+		fprintf(stderr, "nvcheck: --mark: bad label '%s' (0..255)\n", arg);
+		return 2;
+	}
+	if (ioperm(NV_STATS_MARK_PORT, 1, 1) != 0) {
+		fprintf(stderr, "nvcheck: ioperm(0x%x): %s\n", NV_STATS_MARK_PORT, strerror(errno));
+		return 1;
+	}
+	/* Without a monitor the write goes nowhere: nothing to report. */
+	outb((unsigned char)v, NV_STATS_MARK_PORT);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool expect = false;
 
 	if (argc == 3 && strcmp(argv[1], "--exit") == 0)
 		return debug_exit(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--mark") == 0)
+		return stats_mark(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "--expect-nestvisor") == 0)
 		expect = true;
 	else if (argc != 1)

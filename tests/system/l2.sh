@@ -67,6 +67,12 @@ container_lines() { # LOG
 	grep -aE '^container: ' "$1" 2>/dev/null | sed -E 's/\]:[0-9]+: /]:PORT: /'
 }
 
+# L2's clock choices (tests/l2/init): clocksource, TSC calibration and
+# stability, from L2's kernel log.
+clock_lines() { # LOG
+	grep -aE '^nestvisor-l2: clock: ' "$1" 2>/dev/null
+}
+
 runs=(nestvisor)
 [ "${NV_TEST_REFERENCE:-1}" = 0 ] || runs+=(bare)
 if ! need_inputs l2/inputs "$loader" "$monitor" "$kernel" "$initrd"; then
@@ -103,6 +109,14 @@ if [ -f "$log" ]; then
 			container_lines "$logs/bare.log.$vmm" >"$logs/bare.$vmm.container"
 			container_lines "$log.$vmm" >"$logs/nestvisor.$vmm.container"
 			expect_same "l2/oracle/$vmm" "$logs/bare.$vmm.container" "$logs/nestvisor.$vmm.container"
+			# L2's kernel makes the same clock choices as on bare Bochs.
+			clock_lines "$logs/bare.log.$vmm" >"$logs/bare.$vmm.clock"
+			clock_lines "$log.$vmm" >"$logs/nestvisor.$vmm.clock"
+			if [ ! -s "$logs/nestvisor.$vmm.clock" ]; then
+				fail "l2/oracle/$vmm-clock" "no 'nestvisor-l2: clock:' lines in $log.$vmm"
+			else
+				expect_same "l2/oracle/$vmm-clock" "$logs/bare.$vmm.clock" "$logs/nestvisor.$vmm.clock" "L2 clock lines"
+			fi
 		done
 	fi
 	# The monitor's statistics by level: L2's exits, how many went to L1,
