@@ -60,6 +60,9 @@ static const u32 hot_fields[] = {
 	/* read after every exit by a hypervisor that uses PML (Linux's KVM
 	 * empties its log on each one); offered only with PML */
 	GUEST_PML_INDEX,
+	/* written before every entry while L2 has a timer armed (KVM's
+	 * "hv timer"); offered only with the VMX-preemption timer */
+	VMX_PREEMPTION_TIMER_VALUE,
 };
 
 /* hot_fields[i] when L1 is offered that field, else NULL. */
