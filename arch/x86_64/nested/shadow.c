@@ -53,9 +53,10 @@ static const u32 hot_fields[] = {
 	GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE, GUEST_CS_SELECTOR,
 	GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_CS_BASE, GUEST_ES_BASE, GUEST_DS_BASE,
 	GUEST_SS_BASE, GUEST_FS_BASE, GUEST_GS_BASE,
-	/* read by KVM's emulation of L2's string I/O (its container L2 boot:
-	 * about 7,000 of each, one VMREAD per six reflected exits) */
-	GUEST_DS_AR_BYTES, GUEST_CS_LIMIT,
+	/* read by KVM's emulation of L2's string I/O (DS:SI and the limits
+	 * it checks; in its container L2 boot one VMREAD each per six to
+	 * twenty reflected exits) */
+	GUEST_DS_SELECTOR, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES, GUEST_CS_LIMIT,
 	/* controls changed between entries */
 	CPU_BASED_VM_EXEC_CONTROL, EXCEPTION_BITMAP, CR0_READ_SHADOW, CR4_READ_SHADOW,
 	VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN,
