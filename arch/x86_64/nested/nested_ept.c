@@ -200,6 +200,34 @@ enum nested_mark nested_ept12_walk_mark(struct vmcs12 *c, u64 gpa2, const struct
 	return NESTED_MARK_RETRY;
 }
 
+/* EPT12 maps L2's page with a 2-MiB or 1-GiB leaf (KVM does, where L2's
+ * memory is backed by huge pages): the rest of that leaf's 2-MiB piece
+ * around it goes into EPT02 at once, 4 KiB at a time, with the leaf's
+ * permissions: one EPT violation instead of 512. The leaf's accessed flag
+ * is set (the walk did); its dirty flag covers every page, so the pages
+ * are writable only once it is set, and the write that sets it upgrades
+ * the whole piece (OVERWRITE). Each page must be L1 RAM, takes EPT01's
+ * memory type rule, and L1's bitmap pages stay read-only. */
+#define PIECE (2ULL << 20)
+static void fill_large_leaf(struct vcpu *v, const struct ept12_walk *w, u64 page2, bool ad, bool overwrite)
+{
+	struct nested_vcpu *n = &v->nested;
+	u64 base2 = page2 & ~(PIECE - 1), delta = ALIGN_DOWN(w->gpa1, PAGE_SIZE) - page2;
+	u64 perms = w->perms;
+	if (ad && !(w->entry[w->entries - 1] & EPT12_DIRTY))
+		perms &= ~(u64)EPT_W;
+	for (u64 gpa2 = base2; gpa2 < base2 + PIECE; gpa2 += PAGE_SIZE) {
+		u64 page1 = gpa2 + delta, ipat;
+		if (gpa2 == page2 || !vmm_gpa_is_guest_ram(page1, PAGE_SIZE) ||
+		    (!overwrite && ept_lookup(&n->ept02, gpa2, NULL)))
+			continue;
+		u8 mt = memtype_for(v, page1, w, &ipat);
+		u64 p = nested_watch_ept02_perms(v, page1, perms, false);
+		if (ept_map(&n->ept02, gpa2, page1, PAGE_SIZE, p | ipat, mt))
+			return; /* out of monitor memory: the faults will do */
+	}
+}
+
 enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 {
 	struct nested_vcpu *n = &v->nested;
@@ -262,7 +290,9 @@ enum nested_ept_action nested_ept_l2_exit(struct vcpu *v, u32 reason, u64 *qual)
 		vmcs_write(EPT_POINTER, eptp02);
 		existed = false;
 	}
-	if (existed) /* a permission upgrade: the CPU may hold the old entry */
+	if (w.level > 1 && hpa == page1)
+		fill_large_leaf(v, &w, page2, ad, existed);
+	if (existed) /* a permission upgrade: the CPU may hold the old entries */
 		invept_all();
 	return NESTED_EPT_HANDLED;
 }
